@@ -1,0 +1,191 @@
+"""The JSON API of CONTRACT.md. Errors are always `{"error": ...}` with a 4xx."""
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, current_app, jsonify, request
+
+from . import live, serialize
+from .endpoint_input import InputError, parse_endpoint
+from .models import CapturedRequest, Endpoint, Resend, db
+from .queries import QueryError, RequestFilter, list_requests, parse_id, parse_limit
+from .recheck import recheck_endpoint
+from .urls import base_url
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def error(message: str, status: int = 400):
+    """A JSON error answer."""
+    return jsonify(error=message), status
+
+
+@bp.errorhandler(InputError)
+@bp.errorhandler(QueryError)
+def _bad_input(exc):
+    """Invalid parameters are the caller's mistake: 400 with the reason."""
+    return error(str(exc), 400)
+
+
+def json_body() -> dict:
+    """The request's JSON object, or a 400 that says what is wrong with it."""
+    data = request.get_json(silent=True)
+    if data is None:
+        if request.get_data():
+            raise InputError("The body is not valid JSON (send Content-Type: application/json).")
+        data = {}
+    if not isinstance(data, dict):
+        raise InputError("Send a JSON object.")
+    return data
+
+
+def endpoint_or_404(token: str) -> Endpoint:
+    """The endpoint with this token, or a JSON 404."""
+    found = db.session.scalar(sa.select(Endpoint).where(Endpoint.token == token))
+    if found is None:
+        abort(404, description="No endpoint with this token.")
+    return found
+
+
+def request_or_404(request_id: int) -> CapturedRequest:
+    """The captured request with this id, or a JSON 404."""
+    found = db.session.get(CapturedRequest, request_id)
+    if found is None:
+        abort(404, description=f"No request with id {request_id}.")
+    return found
+
+
+@bp.post("/endpoints")
+def create_endpoint():
+    """Create an endpoint: 201 with its capture URL."""
+    ep = Endpoint(**parse_endpoint(json_body(), creating=True))
+    db.session.add(ep)
+    db.session.commit()
+    return jsonify(serialize.endpoint(ep, base_url())), 201
+
+
+@bp.get("/endpoints")
+def list_endpoints():
+    """All endpoints, newest first."""
+    eps = db.session.scalars(sa.select(Endpoint).order_by(Endpoint.id.desc())).all()
+    return jsonify(endpoints=[serialize.endpoint(ep, base_url()) for ep in eps])
+
+
+@bp.get("/endpoints/<token>")
+def get_endpoint(token: str):
+    """One endpoint."""
+    return jsonify(serialize.endpoint(endpoint_or_404(token), base_url()))
+
+
+@bp.patch("/endpoints/<token>")
+def update_endpoint(token: str):
+    """Change an endpoint's settings; a new secret does not re-check old requests by itself."""
+    ep = endpoint_or_404(token)
+    for field, value in parse_endpoint(json_body(), creating=False).items():
+        setattr(ep, field, value)
+    db.session.commit()
+    return jsonify(serialize.endpoint(ep, base_url()))
+
+
+@bp.delete("/endpoints/<token>")
+def delete_endpoint(token: str):
+    """Delete an endpoint and everything captured on it."""
+    ep = endpoint_or_404(token)
+    _delete_requests(ep.id)
+    db.session.delete(ep)
+    db.session.commit()
+    return "", 204
+
+
+def _delete_requests(endpoint_id: int) -> int:
+    """Delete an endpoint's requests and their resends; returns how many requests."""
+    ids = sa.select(CapturedRequest.id).where(CapturedRequest.endpoint_id == endpoint_id)
+    db.session.execute(sa.delete(Resend).where(Resend.request_id.in_(ids)))
+    return db.session.execute(
+        sa.delete(CapturedRequest).where(CapturedRequest.endpoint_id == endpoint_id)).rowcount
+
+
+@bp.get("/endpoints/<token>/requests")
+def endpoint_requests(token: str):
+    """A page of requests, newest first, with the filters of the query string."""
+    ep = endpoint_or_404(token)
+    rows, next_before = list_requests(
+        ep.id, RequestFilter.from_args(request.args),
+        parse_id(request.args.get("before"), "before"), parse_limit(request.args.get("limit")))
+    return jsonify(requests=[serialize.summary(r) for r in rows], next_before=next_before)
+
+
+@bp.delete("/endpoints/<token>/requests")
+def clear_requests(token: str):
+    """Forget every request of the endpoint."""
+    ep = endpoint_or_404(token)
+    deleted = _delete_requests(ep.id)
+    db.session.commit()
+    return jsonify(deleted=deleted)
+
+
+@bp.post("/endpoints/<token>/recheck")
+def recheck(token: str):
+    """Check every stored signature again with the endpoint's current secrets."""
+    ep = endpoint_or_404(token)
+    counts = recheck_endpoint(ep)
+    return jsonify(rechecked=sum(counts.values()), statuses=counts)
+
+
+@bp.get("/requests/<int:request_id>")
+def get_request(request_id: int):
+    """One request in full, with its resend attempts newest first."""
+    row = request_or_404(request_id)
+    resends = db.session.scalars(sa.select(Resend).where(Resend.request_id == row.id)
+                                 .order_by(Resend.id.desc())).all()
+    return jsonify(serialize.detail(row, resends))
+
+
+@bp.get("/requests/<int:request_id>/body")
+def get_body(request_id: int):
+    """The raw body bytes, with the content type they came with (never rendered inline)."""
+    row = request_or_404(request_id)
+    response = Response(row.body, mimetype=None)
+    response.headers["Content-Type"] = row.content_type or "application/octet-stream"
+    # Captured data is hostile: never let a browser run it as a page of ours.
+    response.headers["Content-Disposition"] = f'attachment; filename="request-{row.id}.bin"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response
+
+
+def sse_message(row_id: int, data: str, event: str | None = None) -> str:
+    """One server-sent event; data lines split so a newline cannot end it early."""
+    lines = [f"id: {row_id}"]
+    if event:
+        lines.append(f"event: {event}")
+    lines += [f"data: {line}" for line in data.split("\n")]
+    return "\n".join(lines) + "\n\n"
+
+
+def last_event_id() -> int | None:
+    """Where a reconnecting client left off: Last-Event-ID, or ?after= for scripts."""
+    raw = request.headers.get("Last-Event-ID") or request.args.get("after")
+    return parse_id(raw, "Last-Event-ID")
+
+
+@bp.get("/endpoints/<token>/events")
+def events(token: str):
+    """text/event-stream of request summaries; replays what a reconnecting client missed."""
+    ep = endpoint_or_404(token)
+    cursor = live.cursor_after(ep.id, last_event_id())
+    db.session.remove()
+    app = current_app._get_current_object()
+    keepalive = app.config["STREAM_KEEPALIVE"]
+
+    def stream():
+        yield "retry: 1000\n\n"
+        for row in live.follow(app, ep.id, cursor, keepalive=keepalive):
+            if row is None:
+                yield ": keep-alive\n\n"
+            else:
+                yield sse_message(row.id, json.dumps(serialize.summary(row)))
+
+    return Response(stream(), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -1,0 +1,256 @@
+"""Live delivery of newly stored requests to open streams.
+
+Each server process has one `Hub`. Streams wait on it and, when woken, read
+what is new from the database, so a request captured by any worker or any
+process sharing the database reaches every stream:
+
+* SQLite: one watcher thread per process polls `PRAGMA data_version` (a
+  counter in shared memory, no table read) every few milliseconds while at
+  least one stream is open.
+* PostgreSQL: the capture transaction sends `pg_notify`; one listener
+  connection per process wakes the streams of that endpoint.
+
+Order and gaps: a stream's position is a `Cursor`. On SQLite the writer lock
+is held from id allocation to commit, so ids commit in order and the cursor
+is the id. On PostgreSQL ids can commit out of order, so rows carry the id of
+the transaction that wrote them (`txid`) and a stream only reads rows whose
+transaction is older than every transaction still running: what it has read
+is then final, and resuming after the last id it sent skips nothing.
+"""
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterator, Optional
+
+import sqlalchemy as sa
+from flask import Flask
+
+from .models import CapturedRequest, db
+from .queries import WITHOUT_BODY
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "inspector_requests"
+SQLITE_POLL_SECONDS = 0.004
+BATCH = 200
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Position in one endpoint's stream: the last request sent (and its txid on PostgreSQL)."""
+
+    id: int = 0
+    txid: int = 0
+
+
+class Hub:
+    """Wakes this process's waiting streams when something new may be stored."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self._cond = threading.Condition()
+        self._version = 0
+        self._listeners = 0
+        self._watcher: Optional[threading.Thread] = None
+
+    def notify(self) -> None:
+        """Something was committed: let every waiting stream look."""
+        with self._cond:
+            self._version += 1
+            self._cond.notify_all()
+
+    def wait(self, seen: int, timeout: float) -> int:
+        """Block until the version moves past `seen` or the timeout passes."""
+        with self._cond:
+            if self._version == seen:
+                self._cond.wait(timeout)
+            return self._version
+
+    @property
+    def version(self) -> int:
+        """The current wake-up count."""
+        return self._version
+
+    def open(self) -> None:
+        """A stream starts: make sure the cross-process watcher runs."""
+        with self._cond:
+            self._listeners += 1
+            self._cond.notify_all()
+            if self._watcher is None or not self._watcher.is_alive():
+                self._watcher = threading.Thread(target=self._watch, daemon=True,
+                                                 name="inspector-live-watcher")
+                self._watcher.start()
+
+    def close(self) -> None:
+        """A stream ended."""
+        with self._cond:
+            self._listeners -= 1
+
+    def _watch(self) -> None:
+        """Run the watcher for this backend, restarting it after errors."""
+        with self.app.app_context():
+            url = db.engine.url
+        while True:
+            try:
+                if url.get_backend_name() == "sqlite":
+                    self._watch_sqlite(url.database)
+                else:
+                    self._watch_postgres(url)
+            except Exception:  # noqa: BLE001 - a watcher must outlive a lost connection
+                log.exception("live watcher failed; restarting in 1 s")
+                time.sleep(1)
+
+    def _idle(self) -> None:
+        """Sleep while no stream is open, so an idle server costs nothing."""
+        with self._cond:
+            while self._listeners <= 0:
+                self._cond.wait()
+
+    def _watch_sqlite(self, path: str) -> None:
+        """Poll the cheap commit counter; any change by another connection wakes streams."""
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            last = conn.execute("PRAGMA data_version").fetchone()[0]
+            while True:
+                self._idle()
+                time.sleep(SQLITE_POLL_SECONDS)
+                current = conn.execute("PRAGMA data_version").fetchone()[0]
+                if current != last:
+                    last = current
+                    self.notify()
+        finally:
+            conn.close()
+
+    def _watch_postgres(self, url: sa.URL) -> None:
+        """LISTEN on the channel the capture transaction notifies."""
+        import psycopg
+
+        dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"LISTEN {CHANNEL}")
+            self.notify()  # anything committed while we were not listening
+            while True:
+                for _ in conn.notifies(timeout=1.0, stop_after=1):
+                    self.notify()
+
+
+def hub(app: Flask) -> Hub:
+    """This process's hub for the app."""
+    return app.extensions["inspector.hub"]
+
+
+def init_app(app: Flask) -> None:
+    """Attach a hub to the app."""
+    app.extensions["inspector.hub"] = Hub(app)
+
+
+def notify_in_transaction(endpoint_id: int) -> None:
+    """Queue a notification that PostgreSQL delivers when the transaction commits."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(sa.text("SELECT pg_notify(:channel, :payload)"),
+                           {"channel": CHANNEL, "payload": str(endpoint_id)})
+
+
+def _is_postgres() -> bool:
+    """Whether ordering needs the txid horizon."""
+    return db.engine.dialect.name == "postgresql"
+
+
+def cursor_after(endpoint_id: int, request_id: Optional[int]) -> Cursor:
+    """The cursor just after `request_id`, or at the newest settled row when None."""
+    if not _is_postgres():
+        if request_id is not None:
+            return Cursor(request_id)
+        newest = db.session.scalar(sa.select(sa.func.max(CapturedRequest.id))
+                                   .where(CapturedRequest.endpoint_id == endpoint_id))
+        return Cursor(newest or 0)
+    if request_id is not None:
+        row = db.session.execute(sa.text(
+            "SELECT txid::text::bigint FROM captured_requests WHERE id = :id"),
+            {"id": request_id}).first()
+        if row is None:  # the row is gone (cleared): resume from the last one before it
+            row = db.session.execute(sa.text(
+                "SELECT max(txid::text::bigint) FROM captured_requests"
+                " WHERE endpoint_id = :e AND id <= :id"),
+                {"e": endpoint_id, "id": request_id}).first()
+        return Cursor(request_id, (row[0] or 0) if row else 0)
+    row = db.session.execute(sa.text(
+        "SELECT id, txid::text::bigint FROM captured_requests WHERE endpoint_id = :e"
+        " AND txid < pg_snapshot_xmin(pg_current_snapshot())"
+        " ORDER BY txid DESC, id DESC LIMIT 1"), {"e": endpoint_id}).first()
+    return Cursor(row[0], row[1]) if row else Cursor(0, 0)
+
+
+Filter = Callable[[sa.Select], sa.Select]
+
+
+def read_after(endpoint_id: int, cursor: Cursor, where: Optional[Filter] = None,
+               limit: int = BATCH) -> tuple[list[CapturedRequest], Cursor]:
+    """Settled rows after the cursor, in stream order, and the cursor after them.
+
+    `where` narrows the rows (the dashboard's filters); the cursor still moves
+    past rows it skips, so a filtered stream does not read them again.
+    """
+    if _is_postgres():
+        pairs = db.session.execute(sa.text(
+            "SELECT id, txid::text::bigint FROM captured_requests WHERE endpoint_id = :e"
+            " AND (txid::text::bigint, id) > (:tx, :id)"
+            " AND txid < pg_snapshot_xmin(pg_current_snapshot())"
+            " ORDER BY txid, id LIMIT :n"),
+            {"e": endpoint_id, "tx": cursor.txid, "id": cursor.id, "n": limit}).all()
+        if not pairs:
+            return [], cursor
+        ids = [p[0] for p in pairs]
+        new_cursor = Cursor(pairs[-1][0], pairs[-1][1])
+        order = {request_id: i for i, request_id in enumerate(ids)}
+        query = sa.select(CapturedRequest).options(WITHOUT_BODY).where(CapturedRequest.id.in_(ids))
+    else:
+        ids = db.session.scalars(
+            sa.select(CapturedRequest.id)
+            .where(CapturedRequest.endpoint_id == endpoint_id, CapturedRequest.id > cursor.id)
+            .order_by(CapturedRequest.id).limit(limit)).all()
+        if not ids:
+            return [], cursor
+        new_cursor = Cursor(ids[-1])
+        order = {request_id: i for i, request_id in enumerate(ids)}
+        query = sa.select(CapturedRequest).options(WITHOUT_BODY).where(CapturedRequest.id.in_(ids))
+    if where is not None:
+        query = where(query)
+    rows = sorted(db.session.scalars(query).all(), key=lambda r: order[r.id])
+    return rows, new_cursor
+
+
+def follow(app: Flask, endpoint_id: int, cursor: Cursor, where: Optional[Filter] = None,
+           keepalive: float = 15.0) -> Iterator[Optional[CapturedRequest]]:
+    """Yield new rows as they settle, forever; None now and then as a keep-alive tick.
+
+    The database session is closed between polls so an idle stream holds no
+    transaction open (which would stall SQLite checkpoints and the PostgreSQL
+    horizon).
+    """
+    the_hub = hub(app)
+    the_hub.open()
+    try:
+        seen = the_hub.version
+        last_tick = time.monotonic()
+        while True:
+            with app.app_context():
+                rows, cursor = read_after(endpoint_id, cursor, where)
+                db.session.expunge_all()
+                db.session.remove()
+            yield from rows
+            if len(rows) == BATCH:
+                continue  # more waiting; no need to sleep
+            now = time.monotonic()
+            if now - last_tick >= keepalive:
+                last_tick = now
+                yield None
+            # Rows held back behind a running transaction get no second
+            # notification, so PostgreSQL streams also look again now and then.
+            seen = the_hub.wait(seen, timeout=min(keepalive, 0.5))
+    finally:
+        the_hub.close()

@@ -1,0 +1,126 @@
+"""Reading captured requests back: filters, free-text search, paging."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+import sqlalchemy as sa
+
+from .models import CapturedRequest, db
+from .signatures import STATUSES
+
+# Lists and streams never need the body; it may be 25 MiB.
+WITHOUT_BODY = sa.orm.defer(CapturedRequest.body)
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+class QueryError(ValueError):
+    """A filter or paging parameter that makes no sense."""
+
+
+@dataclass(frozen=True)
+class RequestFilter:
+    """What the user narrowed the list to; empty fields match everything."""
+
+    event_type: str = ""
+    resource_type: str = ""
+    resource_id: str = ""
+    signature: str = ""
+    q: str = ""
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> "RequestFilter":
+        """Build from query parameters, refusing unknown signature statuses."""
+        found = cls(**{f: (args.get(f) or "").strip() for f in
+                       ("event_type", "resource_type", "resource_id", "signature", "q")})
+        if found.signature and found.signature not in STATUSES:
+            raise QueryError(f"signature must be one of {', '.join(STATUSES)}.")
+        return found
+
+    def as_args(self) -> dict[str, str]:
+        """The non-empty fields, for building URLs that keep the filter."""
+        return {k: v for k, v in self.__dict__.items() if v}
+
+    def apply(self, query: sa.Select) -> sa.Select:
+        """Add this filter's conditions to a select of CapturedRequest."""
+        cr = CapturedRequest
+        if self.event_type:
+            query = query.where(cr.event_type == self.event_type)
+        if self.resource_type:
+            query = query.where(cr.resource_type == self.resource_type)
+        if self.resource_id:
+            query = query.where(cr.resource_id == self.resource_id)
+        if self.signature:
+            query = query.where(cr.signature_status == self.signature)
+        if self.q:
+            query = query.where(_text_search(self.q))
+        return query
+
+
+def _pg_escape(raw: bytes) -> str:
+    """The text PostgreSQL's encode(bytea, 'escape') makes of these bytes."""
+    return "".join("\\\\" if b == 92 else f"\\{b:03o}" if b == 0 or b >= 128 else chr(b)
+                   for b in raw)
+
+
+def _like_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, with '!' as the escape character."""
+    return "%" + text.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
+
+
+def _text_search(needle: str) -> sa.ColumnElement[bool]:
+    """Case-insensitive (for ASCII letters) substring match in the body and headers."""
+    lowered = needle.lower()
+    if db.engine.dialect.name == "postgresql":
+        # bytea has no ILIKE; its 'escape' text form keeps ASCII as is and
+        # spells other bytes as octal, so the needle is spelled the same way.
+        body = sa.func.encode(CapturedRequest.body, "escape").ilike(
+            _like_pattern(_pg_escape(lowered.encode())), escape="!")
+        headers = sa.cast(CapturedRequest.headers, sa.Text).ilike(
+            _like_pattern(lowered), escape="!")
+        return sa.or_(body, headers)
+    # SQLite: instr() works on blobs; lower() folds ASCII, as ILIKE would.
+    body = sa.func.instr(sa.func.lower(sa.cast(CapturedRequest.body, sa.Text)), lowered) > 0
+    headers = sa.func.instr(sa.func.lower(CapturedRequest.headers), lowered) > 0
+    return sa.or_(body, headers)
+
+
+def parse_limit(raw: Optional[str]) -> int:
+    """Page size from the query string, within bounds."""
+    if raw in (None, ""):
+        return DEFAULT_LIMIT
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise QueryError("limit must be a whole number.") from None
+    if not 1 <= limit <= MAX_LIMIT:
+        raise QueryError(f"limit must be between 1 and {MAX_LIMIT}.")
+    return limit
+
+
+def parse_id(raw: Optional[str], name: str) -> Optional[int]:
+    """An optional request id parameter."""
+    if raw in (None, ""):
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise QueryError(f"{name} must be a request id (a whole number).") from None
+    if value < 0:
+        raise QueryError(f"{name} must not be negative.")
+    return value
+
+
+def list_requests(endpoint_id: int, where: RequestFilter, before: Optional[int],
+                  limit: int) -> tuple[list[CapturedRequest], Optional[int]]:
+    """Newest first; returns the page and the `before` id of the next page (or None)."""
+    query = (sa.select(CapturedRequest).options(WITHOUT_BODY)
+             .where(CapturedRequest.endpoint_id == endpoint_id))
+    if before is not None:
+        query = query.where(CapturedRequest.id < before)
+    query = where.apply(query).order_by(CapturedRequest.id.desc()).limit(limit + 1)
+    rows = db.session.scalars(query).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].id if more and rows else None)
