@@ -33,8 +33,7 @@ class EndpointConfig:
 
 def record(arrival: Arrival, endpoint: EndpointConfig) -> dict[str, Any]:
     """The column values for a stored request: checks, event fields and all."""
-    check = verify_signature(arrival.body, arrival.headers, endpoint.secrets,
-                             endpoint.signature_header)
+    check = check_signature(arrival, endpoint)
     event = parse_event(arrival.body, arrival.content_type)
     return {
         **_common(arrival, endpoint),
@@ -55,13 +54,7 @@ def record(arrival: Arrival, endpoint: EndpointConfig) -> dict[str, Any]:
 def rejected_record(arrival: Arrival, endpoint: EndpointConfig, size: int,
                     reason: str = "too_large") -> dict[str, Any]:
     """A request whose body we refused: listed with its headers so the user sees it came."""
-    check = verify_signature(b"", arrival.headers, endpoint.secrets, endpoint.signature_header)
-    if check.status == "invalid":
-        # We did not keep the bytes, so "does not match" would be a guess.
-        check = SignatureCheck("invalid", check.header, (Hint(
-            "body_rejected",
-            f"The body ({size} bytes) was over the size limit and was not stored, "
-            "so its signature could not be checked."),))
+    check = check_signature(arrival, endpoint, rejected_size=size)
     return {
         **_common(arrival, endpoint),
         "body": b"",
@@ -73,6 +66,20 @@ def rejected_record(arrival: Arrival, endpoint: EndpointConfig, size: int,
         "signature_status": check.status,
         "signature": check.to_dict(),
     }
+
+
+def check_signature(arrival: Arrival, endpoint: EndpointConfig,
+                    rejected_size: int | None = None) -> SignatureCheck:
+    """Verify the signature; for a rejected body say it could not be checked."""
+    check = verify_signature(arrival.body, arrival.headers, endpoint.secrets,
+                             endpoint.signature_header)
+    if rejected_size is not None and check.status == "invalid":
+        # We did not keep the bytes, so "does not match" would be a guess.
+        check = SignatureCheck("invalid", check.header, (Hint(
+            "body_rejected",
+            f"The body ({rejected_size} bytes) was over the size limit and was not stored, "
+            "so its signature could not be checked."),))
+    return check
 
 
 def _common(arrival: Arrival, endpoint: EndpointConfig) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from collections import Counter
 
 import sqlalchemy as sa
 
-from .capture import Arrival, EndpointConfig, record, rejected_record
+from .capture import Arrival, EndpointConfig, check_signature
 from .models import CapturedRequest, Endpoint, db
 
 BATCH = 500
@@ -19,20 +19,18 @@ def recheck_endpoint(endpoint: Endpoint) -> dict[str, int]:
     while True:
         rows = db.session.scalars(
             sa.select(CapturedRequest)
-            .where(CapturedRequest.endpoint_id == endpoint.id, CapturedRequest.id > last_id)
+            .where(CapturedRequest.endpoint_id == config.id, CapturedRequest.id > last_id)
             .order_by(CapturedRequest.id).limit(BATCH)).all()
         if not rows:
-            break
+            return dict(counts)
         for row in rows:
             arrival = Arrival(row.method, row.path, row.query,
                               [tuple(pair) for pair in row.headers], row.body,
                               row.content_type, row.remote_addr)
-            values = (rejected_record(arrival, config, row.size, row.rejected) if row.rejected
-                      else record(arrival, config))
-            row.signature_status = values["signature_status"]
-            row.signature = values["signature"]
-            counts[row.signature_status] += 1
+            check = check_signature(arrival, config,
+                                    rejected_size=row.size if row.rejected else None)
+            row.signature_status = check.status
+            row.signature = check.to_dict()
+            counts[check.status] += 1
         last_id = rows[-1].id
         db.session.commit()
-        db.session.expunge_all()
-    return dict(counts)
