@@ -9,6 +9,8 @@ keepalive = 5
 header_map = "dangerous"
 limit_request_fields = 1000
 limit_request_field_size = 16384
+# One shared control socket path would clash between several local servers.
+control_socket_disable = True
 
 
 def pre_request(worker, req):
