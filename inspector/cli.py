@@ -1,11 +1,13 @@
 """The `inspector` command: serve, send, migrate (and forward)."""
 from __future__ import annotations
 
+import os
 import sys
 
 import click
 import sqlalchemy as sa
 
+from .access import is_loopback_bind
 from .events import CATALOGUE
 from .settings import BY_NAME
 
@@ -53,6 +55,12 @@ def serve(host: str | None, port: int | None, workers: int | None, threads: int 
     port = port or app.config["PORT"]
     _apply_migrations(app)
     token = _default_endpoint(app)
+    # Workers build their own app from the environment: pass the choices on.
+    os.environ["INSPECTOR_HOST"], os.environ["INSPECTOR_PORT"] = host, str(port)
+    if not is_loopback_bind(host) and not app.config["PASSWORD"]:
+        click.secho(f"WARNING: listening on {host} without INSPECTOR_PASSWORD: anyone who can "
+                    "reach this address can read your webhooks and secrets' effects. "
+                    "Set INSPECTOR_PASSWORD.", fg="red", bold=True, err=True)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     base = (app.config["PUBLIC_URL"] or f"http://{shown}:{port}").rstrip("/")
     click.echo(f"Dashboard:   {base}/")
