@@ -56,7 +56,7 @@ def _register_error_handlers(app: Flask) -> None:
 
 def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
     """Application factory: defaults from settings, then the environment, then tests."""
-    from . import api, hooks, live, settings, storage
+    from . import access, api, hooks, live, settings, storage
     from .dashboard import bp as dashboard_bp
     from flask_migrate import Migrate
     from htmx_flask import Htmx
@@ -72,6 +72,7 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
     storage.init_app(app)
     Migrate(app, storage.db, directory=str(PACKAGE_DIR / "migrations"), render_as_batch=True)
     Htmx(app)
+    access.init_app(app)
     live.init_app(app)
     hooks.init_app(app)
     app.register_blueprint(api.bp)

@@ -94,6 +94,13 @@ SETTINGS: tuple[Setting, ...] = (
             "a power cut, at some cost in capture speed."),
     Setting("INSPECTOR_STREAM_KEEPALIVE", float, 15.0,
             "Seconds between keep-alive comments on an idle live stream."),
+    Setting("INSPECTOR_PASSWORD", str, "",
+            "When set, the dashboard and the JSON API require it (a login form for people, "
+            "`Authorization: Bearer <password>` for scripts); capture URLs stay open."),
+    Setting("INSPECTOR_ALLOWED_HOSTS", tuple, (),
+            "Host names the dashboard and API answer to besides localhost and the host of "
+            "INSPECTOR_PUBLIC_URL (a comma list, or `*`): other Host headers are refused, "
+            "against DNS rebinding. Capture URLs accept any host."),
 )
 
 BY_NAME: Mapping[str, Setting] = {s.name: s for s in SETTINGS}
