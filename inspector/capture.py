@@ -53,13 +53,14 @@ def record(arrival: Arrival, endpoint: EndpointConfig) -> dict[str, Any]:
 
 def rejected_record(arrival: Arrival, endpoint: EndpointConfig, size: int,
                     reason: str = "too_large") -> dict[str, Any]:
-    """A request whose body we refused: listed with its headers so the user sees it came."""
-    check = check_signature(arrival, endpoint, rejected_size=size)
+    """A request whose body was not received whole: listed, with what did arrive,
+    so the user sees it came."""
+    check = check_signature(arrival, endpoint, rejected=(reason, size))
     return {
         **_common(arrival, endpoint),
-        "body": b"",
+        "body": arrival.body,
         "size": size,
-        "body_sha256": "",
+        "body_sha256": hashlib.sha256(arrival.body).hexdigest() if arrival.body else "",
         "rejected": reason,
         "event_id": None, "event_type": None, "event_known": False,
         "resource_type": None, "resource_id": None,
@@ -68,17 +69,25 @@ def rejected_record(arrival: Arrival, endpoint: EndpointConfig, size: int,
     }
 
 
+REJECTION_WORDS = {
+    "too_large": "was over the size limit and was not stored",
+    "truncated": "ended before the length its sender announced",
+    "unreadable": "was malformed (bad chunked encoding) and could not be read",
+}
+
+
 def check_signature(arrival: Arrival, endpoint: EndpointConfig,
-                    rejected_size: int | None = None) -> SignatureCheck:
-    """Verify the signature; for a rejected body say it could not be checked."""
+                    rejected: tuple[str, int] | None = None) -> SignatureCheck:
+    """Verify the signature; for a body not received whole say it could not be checked."""
     check = verify_signature(arrival.body, arrival.headers, endpoint.secrets,
                              endpoint.signature_header)
-    if rejected_size is not None and check.status == "invalid":
-        # We did not keep the bytes, so "does not match" would be a guess.
+    if rejected is not None and check.status == "invalid":
+        # We do not have the bytes that were signed, so "does not match" would be a guess.
+        reason, size = rejected
+        words = REJECTION_WORDS.get(reason, "was not received whole")
         check = SignatureCheck("invalid", check.header, (Hint(
             "body_rejected",
-            f"The body ({rejected_size} bytes) was over the size limit and was not stored, "
-            "so its signature could not be checked."),))
+            f"The body ({size} bytes) {words}, so its signature could not be checked."),))
     return check
 
 
@@ -96,5 +105,9 @@ def _common(arrival: Arrival, endpoint: EndpointConfig) -> dict[str, Any]:
 
 
 def _clip(value: str | None, limit: int = 200) -> str | None:
-    """Event fields are indexed columns; a hostile 1 MB id must not break the insert."""
-    return value if value is None or len(value) <= limit else value[:limit]
+    """Event fields are indexed text columns: a hostile 1 MB id, a NUL or a lone
+    surrogate (valid in JSON, not in UTF-8 or PostgreSQL text) must not break the insert."""
+    if value is None:
+        return None
+    value = value[:limit].replace("\x00", "\ufffd")
+    return value.encode("utf-8", "replace").decode("utf-8")

@@ -1,6 +1,9 @@
 """The capture URL: `ANY /hooks/<token>[/<sub/path>]` stores whatever arrives."""
 from __future__ import annotations
 
+from typing import NamedTuple
+from urllib.parse import quote
+
 import sqlalchemy as sa
 from flask import Flask, current_app, jsonify, request
 from werkzeug.routing import Rule
@@ -13,21 +16,54 @@ from .wire import request_headers
 READ_CHUNK = 64 * 1024
 
 
-def _read_body(limit: int) -> tuple[bytes, int | None]:
-    """Read the body; past `limit` stop and return (b"", bytes seen) instead."""
+class BodyProblem(NamedTuple):
+    """Why a body was not received whole: the row is kept as rejected, the sender gets a 4xx."""
+
+    reason: str  # too_large | truncated | unreadable
+    size: int
+    status: int
+    message: str
+
+
+def _read_body(limit: int) -> tuple[bytes, BodyProblem | None]:
+    """Read the whole body, or say why not (over the limit, cut short, malformed)."""
     declared = request.content_length
     if declared is not None and declared > limit:
-        return b"", declared
+        return b"", BodyProblem("too_large", declared, 413, _too_large(limit))
     chunks, total = [], 0
-    stream = request.stream
-    while True:
-        chunk = stream.read(READ_CHUNK)
-        if not chunk:
-            return b"".join(chunks), None
-        total += len(chunk)
-        if total > limit:
-            return b"", total
-        chunks.append(chunk)
+    try:
+        while chunk := request.stream.read(READ_CHUNK):
+            total += len(chunk)
+            if total > limit:
+                return b"", BodyProblem("too_large", total, 413, _too_large(limit))
+            chunks.append(chunk)
+    except Exception as exc:  # noqa: BLE001 - the server's parser refuses a malformed body
+        return b"".join(chunks), BodyProblem(
+            "unreadable", total, 400, f"The body could not be read: {exc or type(exc).__name__}.")
+    body = b"".join(chunks)
+    if declared is not None and len(body) < declared:
+        # Under gunicorn the input is not length-limited by werkzeug, so a
+        # sender that hangs up early must be caught here.
+        return body, BodyProblem("truncated", len(body), 400,
+                                 f"The body ended after {len(body)} of the {declared} bytes "
+                                 "announced by Content-Length.")
+    return body, None
+
+
+def _too_large(limit: int) -> str:
+    """The 413 message."""
+    return f"Body too large: the limit is {limit} bytes (INSPECTOR_MAX_BODY_BYTES)."
+
+
+def _sub_path(subpath: str) -> str:
+    """The path below the token as sent (still percent-encoded), so it is stored exactly."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if raw:
+        path = raw.split("?", 1)[0]
+        parts = path.split("/", 3)  # ["", "hooks", token, rest]
+        if len(parts) >= 3 and parts[1] == "hooks":
+            return "/" + (parts[3] if len(parts) == 4 else "")
+    return "/" + quote(subpath, safe="/:@!$&'()*+,;=-._~")
 
 
 def _endpoint_config(token: str) -> tuple[EndpointConfig, int] | None:
@@ -62,21 +98,20 @@ def capture(token: str, subpath: str = ""):
     if found is None:
         return jsonify(error="No endpoint has this capture URL."), 404
     endpoint, status = found
-    limit = current_app.config["MAX_BODY_BYTES"]
-    body, too_large = _read_body(limit)
+    body, problem = _read_body(current_app.config["MAX_BODY_BYTES"])
     arrival = Arrival(
         method=request.method,
-        path="/" + subpath,
+        path=_sub_path(subpath),
         query=request.query_string.decode("latin-1"),
         headers=request_headers(request.environ),
         body=body,
         content_type=request.headers.get("Content-Type", ""),
         remote_addr=request.remote_addr or "",
     )
-    if too_large is not None:
-        request_id = _store(rejected_record(arrival, endpoint, too_large))
-        response = jsonify(error=f"Body too large: the limit is {limit} bytes.", id=request_id)
-        response.status_code = 413
+    if problem is not None:
+        request_id = _store(rejected_record(arrival, endpoint, problem.size, problem.reason))
+        response = jsonify(error=problem.message, id=request_id)
+        response.status_code = problem.status
     else:
         request_id = _store(record(arrival, endpoint))
         response = jsonify(ok=True, id=request_id)

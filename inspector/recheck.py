@@ -28,7 +28,7 @@ def recheck_endpoint(endpoint: Endpoint) -> dict[str, int]:
                               [tuple(pair) for pair in row.headers], row.body,
                               row.content_type, row.remote_addr)
             check = check_signature(arrival, config,
-                                    rejected_size=row.size if row.rejected else None)
+                                    rejected=(row.rejected, row.size) if row.rejected else None)
             row.signature_status = check.status
             row.signature = check.to_dict()
             counts[check.status] += 1

@@ -119,7 +119,8 @@ def test_signature_valid_invalid_missing(client, endpoint):
     url = f"/hooks/{endpoint['token']}"
     valid = client.post(url, data=body, headers={"X-Protocol-Signature": sign(body, SECRET)})
     lower = client.post(url, data=body, headers={"x-protocol-signature": sign(body, SECRET)})
-    tampered = client.post(url, data=body + b" ", headers={"X-Protocol-Signature": sign(body, SECRET)})
+    tampered = client.post(url, data=body.replace(b"contact", b"kontakt"),
+                           headers={"X-Protocol-Signature": sign(body, SECRET)})
     missing = client.post(url, data=body)
     statuses = [stored(client, r.json["id"])["signature"]["status"]
                 for r in (valid, lower, tampered, missing)]
@@ -176,3 +177,31 @@ def test_hostile_event_fields_are_clipped_not_fatal(client, endpoint):
     response = client.post(f"/hooks/{endpoint['token']}", data=body)
     assert response.status_code == 200
     assert raw_body(client, response.json["id"]) == body.encode()
+
+
+@pytest.mark.parametrize("body", [
+    b'{"id":"\\ud800","type":"\\udfff.created","payload":{"id":"\\ud83d"}}',
+    b'{"id":"a\\u0000b","type":"message\\u0000.created","payload":{"id":"\\u0000"}}',
+])
+def test_text_postgres_cannot_hold_is_made_safe(client, endpoint, body):
+    response = client.post(f"/hooks/{endpoint['token']}", data=body)
+    assert response.status_code == 200
+    assert raw_body(client, response.json["id"]) == body
+    event = stored(client, response.json["id"])["event"]
+    assert "\x00" not in event["id"] and event["type"].endswith(".created")
+
+
+def test_path_is_stored_as_sent_percent_encoding_kept(client, endpoint):
+    response = client.post(f"/hooks/{endpoint['token']}/a%00b/%E2%9C%93%2Fx", data=b"")
+    assert response.status_code == 200
+    assert stored(client, response.json["id"])["path"] == "/a%00b/%E2%9C%93%2Fx"
+
+
+def test_truncated_body_is_listed_with_400(client, endpoint):
+    response = client.post(f"/hooks/{endpoint['token']}", input_stream=io.BytesIO(b"x" * 10),
+                           environ_overrides={"wsgi.input_terminated": True,
+                                              "CONTENT_LENGTH": "100"})
+    assert response.status_code == 400
+    assert "ended after 10 of the 100 bytes" in response.json["error"]
+    row = stored(client, response.json["id"])
+    assert row["rejected"] == "truncated" and row["size"] == 10
