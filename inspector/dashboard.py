@@ -1,16 +1,102 @@
-"""HTML pages: home and the endpoint inspector (placeholder until the dashboard lands)."""
+"""The HTML dashboard: its blueprints, error pages, template filters and browser safety rules."""
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import Blueprint, render_template
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
 
-from .models import Endpoint, db
+from flask import Blueprint, abort, current_app, make_response, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from . import endpoint_pages, request_pages, stream_views
+from .endpoint_input import InputError
+from .page_support import wants_fragment
+from .queries import QueryError
+from .render import human_size, relative_time, utc_iso
 
 bp = Blueprint("dashboard", __name__)
+bp.register_blueprint(endpoint_pages.bp)
+bp.register_blueprint(request_pages.bp)
+bp.register_blueprint(stream_views.bp)
+
+# Scripts, styles and requests only from this server; no inline script or style
+# anywhere, so captured data that slipped past escaping still could not run.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'")
 
 
-@bp.get("/")
-def home():
-    """Endpoints and how to start."""
-    endpoints = db.session.scalars(sa.select(Endpoint).order_by(Endpoint.id.desc())).all()
-    return render_template("home.html", endpoints=endpoints)
+def error_page(status: int, message: str):
+    """The error as a page, or as a fragment when htmx swaps it into a pane or form."""
+    template = "_error.html" if wants_fragment() else "error.html"
+    response = make_response(render_template(template, status=status, message=message), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+@bp.errorhandler(HTTPException)
+def http_error(exc: HTTPException):
+    """404s and friends as a readable page."""
+    return error_page(exc.code or 500, exc.description or exc.name)
+
+
+@bp.errorhandler(QueryError)
+@bp.errorhandler(InputError)
+def bad_input(exc: ValueError):
+    """A filter or id in the URL that makes no sense is the caller's mistake: 400."""
+    return error_page(400, str(exc))
+
+
+def _same_site_origin(origin: str) -> bool:
+    """Whether an Origin header names this server (as reached directly or via PUBLIC_URL)."""
+    public = current_app.config.get("PUBLIC_URL") or ""
+    host = urlsplit(origin).netloc
+    return bool(host) and host in (request.host, urlsplit(public).netloc)
+
+
+@bp.before_request
+def refuse_cross_site_posts():
+    """Another site must not change settings (a forward URL would leak every webhook)."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    site = request.headers.get("Sec-Fetch-Site")
+    origin = request.headers.get("Origin")
+    if site is not None:
+        allowed = site in ("same-origin", "none")
+    else:  # older browsers: fall back to Origin, which they send on cross-site posts
+        allowed = origin is None or _same_site_origin(origin)
+    if not allowed:
+        abort(403, description="This form can only be sent from the inspector's own pages.")
+
+
+@bp.after_request
+def browser_safety_headers(response):
+    """A strict CSP, no sniffing, and no Referer: dashboard URLs carry capability tokens."""
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    return response
+
+
+@bp.app_template_filter("utc_iso")
+def _utc_iso(moment: datetime | None) -> str:
+    """ISO 8601 UTC for a datetime attribute or title."""
+    return utc_iso(moment) if moment else ""
+
+
+@bp.app_template_filter("clock")
+def _clock(moment: datetime | None) -> str:
+    """Time of day in UTC, what a list row needs: 14:03:22."""
+    return moment.astimezone(timezone.utc).strftime("%H:%M:%S") if moment else ""
+
+
+@bp.app_template_filter("ago")
+def _ago(moment: datetime | None) -> str:
+    """"3 min ago" as of this render; app.js keeps it fresh."""
+    return relative_time(moment, datetime.now(timezone.utc)) if moment else ""
+
+
+@bp.app_template_filter("human_size")
+def _human_size(size: int | None) -> str:
+    """812 B, 4.2 KB."""
+    return human_size(size or 0)

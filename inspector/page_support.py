@@ -1,0 +1,64 @@
+"""What the dashboard's views share: lookups, page-or-fragment answers, form input."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import sqlalchemy as sa
+from flask import abort, make_response, redirect, render_template, request
+
+from .models import Endpoint, db
+from .urls import base_url
+
+# The text fields of the endpoint forms; anything else posted is ignored.
+ENDPOINT_FIELDS = ("name", "secret", "signature_header", "forward_url")
+
+
+def endpoint_or_404(token: str) -> Endpoint:
+    """The endpoint with this token, or the dashboard's 404 page."""
+    found = db.session.scalar(sa.select(Endpoint).where(Endpoint.token == token))
+    if found is None:
+        abort(404, description="No endpoint has this token on this inspector. Check the URL, "
+                               "or create an endpoint on the home page.")
+    return found
+
+
+def wants_fragment() -> bool:
+    """htmx asked for a piece of a page (a history restore wants the whole page)."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def page_or_fragment(page: str, fragment: str, status: int = 200, **context: Any):
+    """One URL, two answers: the full page, or for htmx only the fragment it includes."""
+    response = make_response(render_template(fragment if wants_fragment() else page, **context),
+                             status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def go_to(url: str):
+    """Navigate: a 303 for a plain form post, a full-page HX-Redirect for htmx."""
+    if request.htmx:
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url, 303)
+
+
+def capture_url(endpoint: Endpoint) -> str:
+    """The absolute capture URL of an endpoint."""
+    return f"{base_url()}/hooks/{endpoint.token}"
+
+
+def endpoint_input(form: Mapping[str, str], *, creating: bool) -> dict[str, Any]:
+    """Form fields in parse_endpoint's shape; on edit an empty secret means "keep it"."""
+    data: dict[str, Any] = {name: form[name] for name in ENDPOINT_FIELDS if name in form}
+    if not creating and not data.get("secret"):
+        data.pop("secret", None)
+        if form.get("clear_secret"):
+            data["secret"] = ""
+    return data
+
+
+def error_field(field: str | None) -> str | None:
+    """The form field an InputError is about (the API says `secrets`, the form `secret`)."""
+    return "secret" if field == "secrets" else field

@@ -1,0 +1,41 @@
+"""The live list: new rows as server-sent events of HTML, for htmx's sse extension."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
+
+from . import live
+from .api import last_event_id, sse_message
+from .models import db
+from .page_support import endpoint_or_404
+from .queries import RequestFilter
+
+bp = Blueprint("stream", __name__)
+
+
+@bp.get("/endpoints/<token>/stream")
+def rows(token: str):
+    """Each new request matching the filters as one `request` event holding its list row.
+
+    Every event carries `id: <request id>`, so a reconnecting EventSource sends
+    Last-Event-ID and gets exactly the rows it missed; `?after=` does the same
+    for a fresh connection (the page sets it to where its list ends).
+    """
+    endpoint = endpoint_or_404(token)
+    where = RequestFilter.from_args(request.args)
+    cursor = live.cursor_after(endpoint.id, last_event_id())
+    endpoint_id = endpoint.id
+    db.session.remove()  # an open stream must not hold a transaction
+    app = current_app._get_current_object()
+    keepalive = app.config["STREAM_KEEPALIVE"]
+
+    def messages():
+        yield "retry: 1000\n\n"
+        for row in live.follow(app, endpoint_id, cursor, where=where.apply, keepalive=keepalive):
+            if row is None:
+                yield ": keep-alive\n\n"
+            else:
+                yield sse_message(row.id, render_template("_request_row.html", req=row),
+                                  event="request")
+
+    return Response(stream_with_context(messages()), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
