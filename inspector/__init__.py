@@ -56,7 +56,7 @@ def _register_error_handlers(app: Flask) -> None:
 
 def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
     """Application factory: defaults from settings, then the environment, then tests."""
-    from . import access, api, hooks, live, settings, storage
+    from . import access, api, autoforward, hooks, live, resend_views, settings, storage
     from .dashboard import bp as dashboard_bp
     from flask_migrate import Migrate
     from htmx_flask import Htmx
@@ -77,5 +77,7 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
     hooks.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(dashboard_bp)
+    resend_views.init_app(app)
+    autoforward.init_app(app)
     _register_error_handlers(app)
     return app

@@ -114,3 +114,39 @@ def send(event_type: str, url: str, secret: str, header: str, object_id: str | N
     click.echo(f"<-- {response.status_code} {response.text[:200]}")
     if response.status_code >= 400:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("inspector_url", metavar="CAPTURE_OR_DASHBOARD_URL")
+@click.option("--to", "to", required=True, metavar="URL",
+              help="Your app's webhook URL, e.g. http://localhost:3000/webhooks.")
+@click.option("--state-file", type=click.Path(dir_okay=False), default=None,
+              help="Where the last relayed request id is kept. Default: a file per inspector "
+                   "and endpoint under INSPECTOR_DATA_DIR/forward-state.")
+@click.option("--password", envvar="INSPECTOR_PASSWORD", default="", show_envvar=True,
+              help="The inspector's INSPECTOR_PASSWORD, when it has one.")
+@click.option("--no-path", is_flag=True, help="Do not append the capture URL's sub-path to --to.")
+def forward(inspector_url: str, to: str, state_file: str | None, password: str,
+            no_path: bool) -> None:
+    """Relay every new request of a running inspector to your local app, byte-exact.
+
+    Resumes after the last relayed request (after a dropped connection, a
+    restart, or a laptop that slept), so nothing is skipped or sent twice.
+    """
+    from pathlib import Path
+
+    from .forwarder import Forwarder, ForwardError, StateFile, default_state_file, parse_source
+    from .sender import Policy
+    from .settings import load
+
+    config = load()
+    try:
+        source = parse_source(inspector_url)
+        path = Path(state_file) if state_file else default_state_file(config["DATA_DIR"], source)
+        relay = Forwarder(source, to, Policy.from_config(config), StateFile(path, source),
+                          echo=lambda line: click.echo(line), password=password,
+                          append_path=not no_path)
+        relay.check()
+        relay.run()
+    except ForwardError as exc:
+        raise click.ClickException(str(exc)) from None

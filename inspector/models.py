@@ -138,3 +138,42 @@ class Resend(db.Model):
     response_headers: Mapped[list[list[str]]] = mapped_column(sa.JSON, default=list)
     response_body: Mapped[bytes] = mapped_column(sa.LargeBinary, default=b"")
     response_truncated: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+
+
+class ForwardCursor(db.Model):
+    """Auto-forward progress of one endpoint and the lease of the process sending for it."""
+
+    __tablename__ = "forward_cursors"
+
+    endpoint_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("endpoints.id", ondelete="CASCADE"), primary_key=True)
+    # The last request sent (its txid too on PostgreSQL, as live.Cursor).
+    request_id: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    txid: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    owner: Mapped[Optional[str]] = mapped_column(sa.String(100))
+    lease_expires: Mapped[float] = mapped_column(sa.Float, default=0.0)
+
+
+class BulkReplay(db.Model):
+    """A replay of many requests, oldest first; progress lives here so any worker can show it."""
+
+    __tablename__ = "bulk_replays"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("endpoints.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    url: Mapped[str] = mapped_column(sa.Text)
+    append_path: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    pacing: Mapped[str] = mapped_column(sa.String(16), default="fast")
+    filter: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    request_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
+    position: Mapped[int] = mapped_column(sa.Integer, default=0)
+    succeeded: Mapped[int] = mapped_column(sa.Integer, default=0)
+    failed: Mapped[int] = mapped_column(sa.Integer, default=0)
+    state: Mapped[str] = mapped_column(sa.String(16), default="running")
+    owner: Mapped[Optional[str]] = mapped_column(sa.String(100))
+    lease_expires: Mapped[float] = mapped_column(sa.Float, default=0.0)
+    error: Mapped[Optional[str]] = mapped_column(sa.Text)

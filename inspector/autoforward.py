@@ -1,0 +1,333 @@
+"""Auto-forward: every new request of an endpoint goes to its forward URL, in order, once.
+
+Design
+------
+Capture never waits for forwarding: the capture view commits and answers;
+sending happens in background threads that read what was committed.
+
+* Position: one `ForwardCursor` row per endpoint with auto-forward on holds
+  the last request sent (a `live.Cursor`: the id, and the txid on
+  PostgreSQL), so "what is next" is the stream order the live pages use:
+  arrival (commit) order, nothing skipped.
+* Exactly once across workers and processes: a process sends for an endpoint
+  only while it holds that row's lease, taken with one atomic
+  `UPDATE ... WHERE owner IS NULL OR lease expired`. After each send the
+  attempt is stored and the cursor advanced in one transaction, fenced by
+  `WHERE owner = me`. The lease always outlasts the send in flight (it is
+  renewed whenever less than two sends' worth of time is left) and is given
+  back when nothing is left, so any process can take the next request. Only
+  a process killed between sending and committing can cause a second send
+  of that one request (after its lease expires).
+* Waking up: each process runs one coordinator thread (started lazily after
+  the first request it serves; not under TESTING, where tests call
+  `run_pending`). While some endpoint has auto-forward on it waits on the
+  live `Hub` (woken by commits of any process, at most ten looks a second)
+  and looks twice a second anyway for expired leases; otherwise it looks
+  once a second. For each endpoint with work and a free lease it starts one
+  drain thread, so a slow or dead target delays only its own endpoint, and
+  never capture.
+* Switching on starts from the newest request (the cursor row is written in
+  the same transaction that turns the setting on); switching off deletes it.
+* A failed send (refused, timeout, target not allowed) is recorded like any
+  attempt and the cursor moves on; nothing is retried automatically.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from typing import Optional
+
+import httpx
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy.exc import IntegrityError
+
+from . import live
+from .models import Endpoint, ForwardCursor, db
+from .resend import ResendError, TargetRefused
+from .sender import (Policy, deliver, new_client, outgoing_for, record, refuse_own_capture,
+                     refused_attempt)
+
+log = logging.getLogger(__name__)
+
+WAIT_SECONDS = 0.5
+IDLE_SECONDS = 1.0
+MIN_GAP_SECONDS = 0.1
+SWEEP_SECONDS = 5.0
+LEASE_MARGIN = 30.0
+TRIGGER = "auto"
+
+
+def _enabled():
+    """Condition: auto-forward on, with somewhere to send."""
+    return sa.and_(Endpoint.auto_forward.is_(True), Endpoint.forward_url.is_not(None),
+                   Endpoint.forward_url != "")
+
+
+def start_cursor(endpoint_id: int) -> dict:
+    """Column values for a cursor at the endpoint's newest settled request."""
+    cursor = live.cursor_after(endpoint_id, None)
+    return {"endpoint_id": endpoint_id, "request_id": cursor.id, "txid": cursor.txid,
+            "owner": None, "lease_expires": 0.0}
+
+
+def _on_flush(session, _context) -> None:
+    """Turning auto-forward on starts a fresh cursor; turning it off forgets it."""
+    for obj in [*session.new, *session.dirty]:
+        if not isinstance(obj, Endpoint):
+            continue
+        history = sa.inspect(obj).attrs.auto_forward.history
+        if not history.added:
+            continue
+        on, was_on = bool(history.added[0]), bool(history.deleted and history.deleted[0])
+        if on == was_on and obj not in session.new:
+            continue
+        session.execute(sa.delete(ForwardCursor).where(ForwardCursor.endpoint_id == obj.id))
+        if on:
+            session.execute(sa.insert(ForwardCursor).values(**start_cursor(obj.id)))
+
+
+sa.event.listen(sa.orm.Session, "after_flush", _on_flush)
+
+
+def _lease_seconds(policy: Policy) -> float:
+    """Longer than one send can take (a connect per address, then the answer)."""
+    return 3 * policy.timeout + LEASE_MARGIN
+
+
+def claim(endpoint_id: int, owner: str, policy: Policy) -> bool:
+    """Take the endpoint's lease if it is free or expired (atomic); commits."""
+    now = time.time()
+    taken = db.session.execute(
+        sa.update(ForwardCursor)
+        .where(ForwardCursor.endpoint_id == endpoint_id,
+               sa.or_(ForwardCursor.owner.is_(None), ForwardCursor.owner == owner,
+                      ForwardCursor.lease_expires < now))
+        .values(owner=owner, lease_expires=now + _lease_seconds(policy))).rowcount
+    db.session.commit()
+    return taken == 1
+
+
+def release(endpoint_id: int, owner: str) -> None:
+    """Give the lease back so any process can send the next request."""
+    db.session.execute(sa.update(ForwardCursor)
+                       .where(ForwardCursor.endpoint_id == endpoint_id,
+                              ForwardCursor.owner == owner)
+                       .values(owner=None, lease_expires=0.0))
+    db.session.commit()
+
+
+def _advance(endpoint_id: int, owner: str, cursor: live.Cursor) -> bool:
+    """Move the cursor past the request just sent, only while we hold the lease."""
+    return db.session.execute(
+        sa.update(ForwardCursor)
+        .where(ForwardCursor.endpoint_id == endpoint_id, ForwardCursor.owner == owner)
+        .values(request_id=cursor.id, txid=cursor.txid)).rowcount == 1
+
+
+def forward_next(endpoint_id: int, owner: str, policy: Policy,
+                 client: Optional[httpx.Client] = None) -> bool:
+    """Send the next request of the endpoint and record it; False when done or no longer ours."""
+    state = db.session.get(ForwardCursor, endpoint_id)
+    endpoint = db.session.get(Endpoint, endpoint_id)
+    if state is None or state.owner != owner or endpoint is None or not endpoint.forward_url:
+        return False
+    rows, cursor = live.read_after(endpoint_id, live.Cursor(state.request_id, state.txid), limit=1)
+    if not rows:
+        return False
+    row, url = rows[0], endpoint.forward_url
+    try:
+        refuse_own_capture(url)
+        outgoing, failure = outgoing_for(row, endpoint, url, append_path=True), None
+    except ResendError as exc:
+        outgoing, failure = None, str(exc)
+    request_id, method = row.id, row.method
+    # Renew (one commit) only when the lease might run out during this send.
+    if state.lease_expires - time.time() < 2 * policy.timeout + LEASE_MARGIN \
+            and not claim(endpoint_id, owner, policy):
+        return False
+    db.session.remove()  # hold no transaction while waiting on the target
+    try:
+        attempt = (deliver(outgoing, policy, client) if outgoing
+                   else refused_attempt(url, method, failure))
+    except TargetRefused as exc:
+        attempt = refused_attempt(url, method, str(exc))
+    if not _advance(endpoint_id, owner, cursor):
+        db.session.rollback()
+        return False
+    record(request_id, outgoing, attempt, TRIGGER)
+    try:
+        db.session.commit()
+    except IntegrityError:  # the request was deleted meanwhile: still move on
+        db.session.rollback()
+        _advance(endpoint_id, owner, cursor)
+        db.session.commit()
+    return True
+
+
+def drain(app: Flask, endpoint_id: int, owner: str, policy: Policy) -> int:
+    """Send everything pending for one endpoint we hold the lease of; returns how many."""
+    sent = 0
+    try:
+        with new_client(policy) as client:
+            while True:
+                with app.app_context():
+                    if not forward_next(endpoint_id, owner, policy, client):
+                        release(endpoint_id, owner)
+                        return sent
+                    sent += 1
+    finally:
+        with app.app_context():
+            db.session.remove()
+
+
+def ready_endpoints(owner: str, busy: set[int]) -> tuple[bool, list[int]]:
+    """Whether any endpoint forwards, and those with a request waiting and a lease we could take."""
+    rows = db.session.execute(
+        sa.select(Endpoint.id, ForwardCursor)
+        .outerjoin(ForwardCursor, ForwardCursor.endpoint_id == Endpoint.id)
+        .where(_enabled())).all()
+    ready, now = [], time.time()
+    for endpoint_id, state in rows:
+        if endpoint_id in busy:
+            continue
+        if state is None:  # switched on without the ORM (raw SQL): start from now
+            try:
+                db.session.execute(sa.insert(ForwardCursor).values(**start_cursor(endpoint_id)))
+                db.session.commit()
+            except IntegrityError:
+                db.session.rollback()
+            continue
+        if state.owner not in (None, owner) and state.lease_expires >= now:
+            continue
+        pending, _ = live.read_after(endpoint_id, live.Cursor(state.request_id, state.txid),
+                                     limit=1)
+        if pending:
+            ready.append(endpoint_id)
+    return bool(rows), ready
+
+
+def forget_disabled() -> None:
+    """Cursors of endpoints switched off without the ORM (the flush hook covers the rest)."""
+    stale = db.session.scalars(
+        sa.select(ForwardCursor.endpoint_id)
+        .join(Endpoint, Endpoint.id == ForwardCursor.endpoint_id).where(sa.not_(_enabled()))).all()
+    if stale:
+        db.session.execute(sa.delete(ForwardCursor).where(ForwardCursor.endpoint_id.in_(stale)))
+        db.session.commit()
+
+
+def _owner_id() -> str:
+    """Names this process in leases: host, pid and a random part."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class AutoForwarder:
+    """This process's coordinator thread and its per-endpoint drain threads."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.owner = _owner_id()
+        self.poke = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: Optional[threading.Thread] = None
+        self._drainers: dict[int, threading.Thread] = {}
+
+    def policy(self) -> Policy:
+        """Current settings."""
+        return Policy.from_config(self.app.config)
+
+    def ensure_running(self) -> None:
+        """Start the coordinator once per process (again after a fork)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._drainers = {}
+                self.owner = _owner_id()  # a forked child is another lease holder
+                self._thread = threading.Thread(target=self._run, daemon=True,
+                                                name="inspector-autoforward")
+                self._thread.start()
+
+    def step(self, start_drain, sweep: bool = True) -> bool:
+        """One look: start a drain for each endpoint that has work; True if any is enabled."""
+        busy = {e for e, t in self._drainers.items() if t.is_alive()}
+        with self.app.app_context():
+            try:
+                if sweep:
+                    forget_disabled()
+                enabled, ready = ready_endpoints(self.owner, busy)
+                claimed = [e for e in ready if claim(e, self.owner, self.policy())]
+            finally:
+                db.session.remove()
+        for endpoint_id in claimed:
+            start_drain(endpoint_id)
+        return enabled
+
+    def _start_thread(self, endpoint_id: int) -> None:
+        """A drain thread for one endpoint."""
+        thread = threading.Thread(target=self._drain_logged, args=(endpoint_id,), daemon=True,
+                                  name=f"inspector-autoforward-{endpoint_id}")
+        self._drainers[endpoint_id] = thread
+        thread.start()
+
+    def _drain_logged(self, endpoint_id: int) -> None:
+        """Drain, never letting an error kill the thread silently; then wake the coordinator."""
+        try:
+            drain(self.app, endpoint_id, self.owner, self.policy())
+        except Exception:  # noqa: BLE001 - a lost database must not end forwarding for good
+            log.exception("auto-forward of endpoint %s failed; will retry", endpoint_id)
+        finally:
+            self.poke.set()
+            live.hub(self.app).notify()
+
+    def _run(self) -> None:
+        """Coordinator loop: look, start drains, wait for a commit or a poke."""
+        hub, listening, seen, last_sweep = live.hub(self.app), False, 0, 0.0
+        while True:
+            sweep = time.monotonic() - last_sweep > SWEEP_SECONDS
+            try:
+                enabled = self.step(self._start_thread, sweep)
+                last_sweep = time.monotonic() if sweep else last_sweep
+            except Exception:  # noqa: BLE001
+                log.exception("auto-forward coordinator error; retrying in 1 s")
+                enabled = False
+                time.sleep(IDLE_SECONDS)
+            if enabled != listening:
+                (hub.open if enabled else hub.close)()
+                listening = enabled
+            if listening:
+                seen = hub.wait(seen, WAIT_SECONDS)
+                time.sleep(MIN_GAP_SECONDS)  # a burst of commits costs one look, not one each
+            else:
+                self.poke.wait(IDLE_SECONDS)
+            self.poke.clear()
+
+
+def forwarder(app: Flask) -> AutoForwarder:
+    """This process's auto-forwarder for the app."""
+    return app.extensions["inspector.autoforward"]
+
+
+def run_pending(app: Flask) -> None:
+    """Forward everything waiting, in the calling thread (what tests use under TESTING)."""
+    fw = forwarder(app)
+    fw.step(lambda endpoint_id: drain(app, endpoint_id, fw.owner, fw.policy()))
+
+
+def init_app(app: Flask) -> None:
+    """Attach the forwarder; a served process starts it after its first request."""
+    app.extensions["inspector.autoforward"] = AutoForwarder(app)
+    if app.testing:
+        return
+
+    @app.after_request
+    def _wake_forwarder(response):
+        fw = forwarder(app)
+        fw.ensure_running()
+        fw.poke.set()
+        return response
