@@ -58,6 +58,7 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
     """Application factory: defaults from settings, then the environment, then tests."""
     from . import access, api, autoforward, hooks, live, resend_views, settings, storage
     from .dashboard import bp as dashboard_bp
+    from . import diff_views
     from flask_migrate import Migrate
     from htmx_flask import Htmx
 
@@ -78,6 +79,7 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(dashboard_bp)
     resend_views.init_app(app)
+    diff_views.init_app(app)
     autoforward.init_app(app)
     _register_error_handlers(app)
     return app

@@ -1,7 +1,8 @@
 """Diff two captured webhook payloads: structural JSON changes, headers, text diff.
 
 Pure logic (standard library only, no Flask) behind `GET /api/diff` and the diff
-view; `inspector.textdiff` turns payloads into text and diffs the text.
+view; `inspector.jsontext` reads and writes JSON text exactly and cuts it into
+lines, `inspector.textdiff` diffs lines.
 
 * Numbers are exact. Integers parse to `int` (exact in Python already); numbers
   with a fraction or exponent parse to `JsonNumber`, which keeps the text
@@ -16,17 +17,16 @@ view; `inspector.textdiff` turns payloads into text and diffs the text.
 """
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import re
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Sequence
 
 from . import textdiff
-from .textdiff import SCALAR_TYPES, CompactCache, JsonNumber, mark_number, pretty_json, restore_numbers
+from .jsontext import (SCALAR_TYPES, CompactCache, JsonNumber, JsonTooDeep, dumps, json_default, json_lines,
+                       parse_json, pretty_json)
 
 __all__ = [
     "Change", "JsonNumber", "JsonTooDeep", "PayloadDiff", "diff_headers", "diff_json", "diff_payloads",
@@ -45,53 +45,6 @@ CONTEXT_LINES = 3
 MAX_SIDE_BY_SIDE_ROWS = 10_000
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-class JsonTooDeep(ValueError):
-    """The body nests deeper than Python's json parser can go."""
-
-
-def parse_json(body: bytes | str) -> Any:
-    """Parse a JSON body exactly; ValueError (JsonTooDeep if too deep) says why not."""
-    if isinstance(body, (bytes, bytearray, memoryview)):
-        try:
-            body = bytes(body).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ValueError(f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    text = body[1:] if body.startswith("\ufeff") else body  # RFC 8259 lets parsers skip a BOM
-    if not text.strip():
-        raise ValueError("empty body")
-    try:
-        return json.loads(text, parse_float=JsonNumber, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    except RecursionError:
-        raise JsonTooDeep("nested too deeply for a structural diff") from None
-
-
-def _reject_constant(name: str) -> Any:
-    """Refuse NaN and Infinity, which Python's json accepts and JSON does not have."""
-    raise ValueError(f"{name} is not a JSON value")
-
-
-def dumps(obj: Any, **kwargs: Any) -> str:
-    """json.dumps that writes each JsonNumber as its exact text: use it for API answers."""
-    fallback: Callable[[Any], Any] | None = kwargs.pop("default", None)
-
-    def default(value: Any) -> Any:
-        """Mark JsonNumbers; hand anything else to the caller's default."""
-        if fallback is None or isinstance(value, JsonNumber):
-            return mark_number(value)
-        return fallback(value)
-
-    return restore_numbers(json.dumps(obj, default=default, **kwargs))
-
-
-def json_default(value: Any) -> Any:
-    """`default=` for a plain json.dumps: JsonNumber as float, so its spelling may change."""
-    if isinstance(value, JsonNumber):
-        return float(value.text)
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,9 +302,8 @@ class PayloadDiff:
 def diff_payloads(left_body: bytes, right_body: bytes, left_content_type: str = "", right_content_type: str = "",
                   left_headers: Sequence[tuple[str, str]] = (), right_headers: Sequence[tuple[str, str]] = ()) -> PayloadDiff:
     """Diff two bodies (and their headers): structural if both are JSON, else text or binary."""
-    with _gc_paused():
-        return _diff_payloads(_as_bytes(left_body), _as_bytes(right_body), left_content_type or "",
-                              right_content_type or "", diff_headers(left_headers, right_headers))
+    return _diff_payloads(_as_bytes(left_body), _as_bytes(right_body), left_content_type or "",
+                          right_content_type or "", diff_headers(left_headers, right_headers))
 
 
 def _as_bytes(body: bytes | str | None) -> bytes:
@@ -359,19 +311,6 @@ def _as_bytes(body: bytes | str | None) -> bytes:
     if body is None:
         return b""
     return body.encode("utf-8", "surrogatepass") if isinstance(body, str) else bytes(body)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC: two 5 MiB bodies parse into ~1M objects (none in cycles),
-    which it would otherwise rescan several times, a quarter of the time of a diff."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _diff_payloads(left_body: bytes, right_body: bytes, left_content_type: str, right_content_type: str,
@@ -385,7 +324,7 @@ def _diff_payloads(left_body: bytes, right_body: bytes, left_content_type: str, 
         try:
             compact = CompactCache()  # each element is encoded once, for both diffs
             changes = _diff_json(*values, compact)
-            return _with_text(changes, headers, *textdiff.json_lines(*values, compact), "json", None)
+            return _with_text(changes, headers, *json_lines(*values, compact), "json", None)
         except RecursionError:  # deep enough to parse, too deep to encode or pretty-print
             reason = "nested too deeply for a structural diff"
     a, b = textdiff.split_pair(left_text, right_text)

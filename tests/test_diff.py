@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inspector import textdiff
+from inspector import jsontext, textdiff
 from inspector.diff import (
     Change, JsonNumber, diff_headers, diff_json, diff_payloads, dumps, is_noisy_path, json_default,
     parse_json, pretty_json,
@@ -340,14 +340,14 @@ def test_diff_payloads_never_raises(left, right, left_type, right_type):
 @SETTINGS
 @given(JSON_VALUES, JSON_VALUES)
 def test_json_lines_are_the_pretty_text_and_their_opcodes_rebuild_it(left, right):
-    textdiff.PIECE_BYTES, saved = 8, textdiff.PIECE_BYTES  # cut even small values into pieces
+    jsontext.PIECE_BYTES, saved = 8, jsontext.PIECE_BYTES  # cut even small values into pieces
     try:
-        a, b, ops = textdiff.json_lines(left, right, textdiff.CompactCache())
+        a, b, ops = jsontext.json_lines(left, right, jsontext.CompactCache())
     finally:
-        textdiff.PIECE_BYTES = saved
+        jsontext.PIECE_BYTES = saved
     assert list(a) == pretty_json(left).split("\n") and list(b) == pretty_json(right).split("\n")
     assert_opcodes_rebuild(list(a), list(b), ops)
-    assert textdiff.line_count(left) == len(a)
+    assert jsontext.line_count(left) == len(a)
 
 
 @SETTINGS
