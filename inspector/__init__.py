@@ -56,9 +56,10 @@ def _register_error_handlers(app: Flask) -> None:
 
 def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
     """Application factory: defaults from settings, then the environment, then tests."""
-    from . import access, api, autoforward, hooks, live, resend_views, settings, storage
-    from .dashboard import bp as dashboard_bp
+    from . import (access, api, autoforward, csrf, hooks, live, resend_views,
+                   security_headers, settings, storage)
     from . import diff_views
+    from .dashboard import bp as dashboard_bp
     from flask_migrate import Migrate
     from htmx_flask import Htmx
 
@@ -74,6 +75,8 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
     Migrate(app, storage.db, directory=str(PACKAGE_DIR / "migrations"), render_as_batch=True)
     Htmx(app)
     access.init_app(app)
+    csrf.init_app(app)
+    security_headers.init_app(app)
     live.init_app(app)
     hooks.init_app(app)
     app.register_blueprint(api.bp)

@@ -1,10 +1,9 @@
-"""The HTML dashboard: its blueprints, error pages, template filters and browser safety rules."""
+"""The HTML dashboard: its blueprints, error pages and template filters."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, make_response, render_template, request
+from flask import Blueprint, make_response, render_template
 from werkzeug.exceptions import HTTPException
 
 from . import endpoint_pages, request_pages, stream_views
@@ -17,13 +16,6 @@ bp = Blueprint("dashboard", __name__)
 bp.register_blueprint(endpoint_pages.bp)
 bp.register_blueprint(request_pages.bp)
 bp.register_blueprint(stream_views.bp)
-
-# Scripts, styles and requests only from this server; no inline script or style
-# anywhere, so captured data that slipped past escaping still could not run.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-    "frame-ancestors 'none'")
 
 
 def error_page(status: int, message: str):
@@ -45,37 +37,6 @@ def http_error(exc: HTTPException):
 def bad_input(exc: ValueError):
     """A filter or id in the URL that makes no sense is the caller's mistake: 400."""
     return error_page(400, str(exc))
-
-
-def _same_site_origin(origin: str) -> bool:
-    """Whether an Origin header names this server (as reached directly or via PUBLIC_URL)."""
-    public = current_app.config.get("PUBLIC_URL") or ""
-    host = urlsplit(origin).netloc
-    return bool(host) and host in (request.host, urlsplit(public).netloc)
-
-
-@bp.before_request
-def refuse_cross_site_posts():
-    """Another site must not change settings (a forward URL would leak every webhook)."""
-    if request.method in ("GET", "HEAD", "OPTIONS"):
-        return
-    site = request.headers.get("Sec-Fetch-Site")
-    origin = request.headers.get("Origin")
-    if site is not None:
-        allowed = site in ("same-origin", "none")
-    else:  # older browsers: fall back to Origin, which they send on cross-site posts
-        allowed = origin is None or _same_site_origin(origin)
-    if not allowed:
-        abort(403, description="This form can only be sent from the inspector's own pages.")
-
-
-@bp.after_request
-def browser_safety_headers(response):
-    """A strict CSP, no sniffing, and no Referer: dashboard URLs carry capability tokens."""
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    return response
 
 
 @bp.app_template_filter("utc_iso")

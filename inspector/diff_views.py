@@ -9,7 +9,7 @@ from typing import Any, Callable, Mapping, Optional
 from flask import Blueprint, Flask, Response, request, url_for
 
 from . import compare
-from .dashboard import browser_safety_headers, error_page
+from .dashboard import error_page
 from .diff import Change, PayloadDiff, dumps
 from .models import CapturedRequest, Endpoint, Resend, db
 from .page_support import page_or_fragment
@@ -17,7 +17,6 @@ from .render import human_size
 from .serialize import iso
 
 bp = Blueprint("diff", __name__)
-bp.after_request(browser_safety_headers)  # the dashboard's CSP and no-Referer on these pages too
 # A page lists at most this many changes; the JSON answer has them all.
 MAX_LISTED = 2000
 

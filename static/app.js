@@ -143,6 +143,14 @@
     return true;
   }
 
+  /* ---- cross-site request protection ----------------------------------- */
+
+  // Every htmx request carries the session's token; plain forms carry it as a field.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    if (meta) { event.detail.headers["X-CSRF-Token"] = meta.getAttribute("content"); }
+  });
+
   document.addEventListener("htmx:beforeRequest", function (event) {
     var target = event.detail.target;
     if (target && target.id === "pane") {

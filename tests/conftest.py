@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -12,11 +13,33 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_BASE = os.environ.get("INSPECTOR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 CHROMIUM = os.environ.get("INSPECTOR_TEST_CHROMIUM", "/usr/bin/chromium")
 BACKENDS = ["sqlite", "postgresql"]
+
+
+class PageLikeClient(FlaskClient):
+    """A test client that sends the session's CSRF token on writes, as the dashboard's
+    pages do (static/app.js for htmx, a hidden field in plain forms)."""
+
+    def open(self, *args, **kwargs):
+        if (kwargs.get("method") or "GET").upper() in ("POST", "PUT", "PATCH", "DELETE"):
+            with self.session_transaction() as session:
+                token = session.setdefault("csrf_token", secrets.token_urlsafe(16))
+            kwargs["headers"] = {"X-CSRF-Token": token, **dict(kwargs.get("headers") or {})}
+        return super().open(*args, **kwargs)
+
+
+def make_app(config: dict):
+    """create_app with the page-like test client."""
+    from inspector import create_app
+
+    app = create_app(config)
+    app.test_client_class = PageLikeClient
+    return app
 
 
 def pg_url(schema: str) -> str:
@@ -75,10 +98,9 @@ def migrated(tmp_path_factory, request):
 @pytest.fixture(params=BACKENDS)
 def app(request, migrated):
     """The app on each backend, with empty tables."""
-    from inspector import create_app
     from inspector.models import db
 
-    app = create_app(migrated[request.param])
+    app = make_app(migrated[request.param])
     with app.app_context():
         _clear(db)
     yield app
@@ -90,10 +112,9 @@ def app(request, migrated):
 @pytest.fixture
 def sqlite_app(migrated):
     """The app on SQLite only, for tests that are not about storage."""
-    from inspector import create_app
     from inspector.models import db
 
-    app = create_app(migrated["sqlite"])
+    app = make_app(migrated["sqlite"])
     with app.app_context():
         _clear(db)
     yield app

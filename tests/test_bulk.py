@@ -92,7 +92,7 @@ def test_stop_ends_a_replay_at_once(sqlite_app, target):
     target.wait_for(1)
     assert client.get(f"/api/replays/{job['id']}").json["state"] == "running"
     asked = time.monotonic()
-    assert client.post(f"/api/replays/{job['id']}/stop").json["state"] == "stopping"
+    assert client.post(f"/api/replays/{job['id']}/stop", json={}).json["state"] == "stopping"
     stopped = wait_state(client, job["id"], states=("stopped",), timeout=3)
     assert time.monotonic() - asked < 1.0
     assert stopped["done"] == 1 and stopped["next_request_id"] == ids[1]
@@ -136,7 +136,7 @@ def test_a_job_whose_runner_died_reads_interrupted(sqlite_app):
         db.session.commit()
         job_id = job.id
     assert token and client.get(f"/api/replays/{job_id}").json["state"] == "interrupted"
-    assert client.post(f"/api/replays/{job_id}/stop").json["state"] == "stopped"
+    assert client.post(f"/api/replays/{job_id}/stop", json={}).json["state"] == "stopped"
 
 
 def test_dashboard_fragments_poll_while_running_and_stop(sqlite_app, target):

@@ -137,7 +137,7 @@ def test_unconfigured_then_recheck_after_secret_set(client):
     assert stored(client, response.json["id"])["signature"]["status"] == "unconfigured"
     patched = client.patch(f"/api/endpoints/{created['token']}", json={"secret": "later-secret"})
     assert patched.status_code == 200 and patched.json["has_secret"]
-    recheck = client.post(f"/api/endpoints/{created['token']}/recheck")
+    recheck = client.post(f"/api/endpoints/{created['token']}/recheck", json={})
     assert recheck.status_code == 200 and recheck.json["statuses"] == {"valid": 1}
     assert stored(client, response.json["id"])["signature"]["status"] == "valid"
 

@@ -213,7 +213,7 @@ def test_filters_narrow_the_list(client, endpoint, args, expected):
     html = page.get_data(as_text=True)
     assert row_ids(html) == [ids[name] for name in expected]
     fragment = client.get(f"/endpoints/{token}", query_string=args, headers=HTMX)
-    assert fragment.headers["Vary"] == "HX-Request"
+    assert "HX-Request" in fragment.headers["Vary"]
     piece = fragment.get_data(as_text=True)
     assert piece.lstrip().startswith('<div id="request-list"')
     assert row_ids(piece) == row_ids(html)
@@ -299,7 +299,8 @@ def test_detail_page_and_fragment_share_one_url(client, endpoint):
     fragment = client.get(f"/requests/{request_id}", headers=HTMX)
     restore = client.get(f"/requests/{request_id}", headers={**HTMX, "HX-History-Restore-Request": "true"})
     assert page.status_code == fragment.status_code == 200
-    assert page.headers["Vary"] == fragment.headers["Vary"] == "HX-Request"
+    assert page.headers["Vary"] == fragment.headers["Vary"]
+    assert "HX-Request" in page.headers["Vary"]
     assert "<html" in page.get_data(as_text=True) and "<html" not in fragment.get_data(as_text=True)
     assert "<html" in restore.get_data(as_text=True)
     assert f'id="detail-{request_id}"' in fragment.get_data(as_text=True)

@@ -156,7 +156,7 @@ def test_the_page_shows_changes_headers_side_by_side_and_unified(client, endpoin
     response = client.get(f"/diff?left={left}&right={right}")
     page = response.get_data(as_text=True)
     assert response.headers["Content-Security-Policy"].startswith("default-src 'self'")
-    assert response.headers["Vary"] == "HX-Request" and "<html" in page
+    assert "HX-Request" in response.headers["Vary"] and "<html" in page
     assert f'href="/requests/{left}"' in page and f'href="/requests/{right}"' in page
     assert 'style=' not in page and "<script>" not in page.split("</head>")[1]
     changes = section(page, "changes")
@@ -197,7 +197,7 @@ def test_the_noise_toggle_hides_ids_timestamps_and_signatures(client, endpoint):
     hidden = client.get(f"/diff?left={left}&right={right}&noise=hide", headers=HX)
     fragment = hidden.get_data(as_text=True)
     assert fragment.startswith('<div id="diff-view"') and "<html" not in fragment
-    assert hidden.headers["Vary"] == "HX-Request"
+    assert "HX-Request" in hidden.headers["Vary"]
     assert 'aria-checked="true"' in fragment and "Show noisy fields (" in fragment
     paths = listed_paths(section(fragment, "changes"))
     assert "payload.message" in paths and "type" in paths
