@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, jsonify, request
@@ -139,7 +140,8 @@ def get_request(request_id: int):
     row = request_or_404(request_id)
     resends = db.session.scalars(sa.select(Resend).where(Resend.request_id == row.id)
                                  .order_by(Resend.id.desc())).all()
-    return jsonify(serialize.detail(row, resends))
+    limit = current_app.config["FORWARD_MAX_RESPONSE_BYTES"]  # the cap each answer was read under
+    return jsonify(serialize.detail(row, resends, limit))
 
 
 @bp.get("/requests/<int:request_id>/body")
@@ -155,12 +157,17 @@ def get_body(request_id: int):
     return response
 
 
+# What an EventSource ends a line at: CRLF, a lone CR or a lone LF (captured text has all three).
+SSE_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def sse_message(row_id: int, data: str, event: str | None = None) -> str:
-    """One server-sent event; data lines split so a newline cannot end it early."""
+    """One server-sent event; data lines split so no line break (CR included) can end it
+    early or start a field of its own (`id:`, `event:`) from captured text."""
     lines = [f"id: {row_id}"]
     if event:
         lines.append(f"event: {event}")
-    lines += [f"data: {line}" for line in data.split("\n")]
+    lines += [f"data: {line}" for line in SSE_LINE_BREAK.split(data)]
     return "\n".join(lines) + "\n\n"
 
 

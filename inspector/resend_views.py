@@ -14,12 +14,15 @@ from .autoforward import forwarder
 from .endpoint_input import InputError
 from .models import BulkReplay, CapturedRequest, Endpoint, Resend, db
 from .queries import QueryError, RequestFilter
+from .render import human_size
 from .resend import LookupFailed, ResendError, TargetRefused, check_target, edited_body, pretty_body
 from .sender import Policy, deliver, outgoing_for, record, refuse_own_capture
 
 bp = Blueprint("resend", __name__)
 # The dashboard's rules hold here too: no cross-site POSTs, strict CSP on every answer.
 DIFF_URL = "/diff/resends"
+# Bodies above this are not put in the panel's textarea (a browser struggles past it).
+EDITOR_LIMIT = 1024 * 1024
 
 
 class Refused(Exception):
@@ -95,8 +98,7 @@ def _text(data: dict, name: str, limit: int) -> Optional[str]:
 
 def resend_json(attempt: Resend) -> dict[str, Any]:
     """The CONTRACT resend shape, plus the response cap in force."""
-    return {**serialize.resend(attempt),
-            "response_limit": current_app.config["FORWARD_MAX_RESPONSE_BYTES"]}
+    return serialize.resend(attempt, current_app.config["FORWARD_MAX_RESPONSE_BYTES"])
 
 
 @bp.errorhandler(InputError)
@@ -184,13 +186,17 @@ def attempts_of(req) -> list[Resend]:
 
 def panel(req: CapturedRequest, endpoint: Endpoint, raw: bool = False, **extra) -> dict:
     """Everything `_resend_panel.html` shows."""
-    text = serialize.body_text(req.body) if not req.rejected else None
+    # A body too big for a textarea is neither decoded nor pretty-printed on each view.
+    too_large = len(req.body) > EDITOR_LIMIT
+    text = serialize.body_text(req.body) if not req.rejected and not too_large else None
     pretty = None if raw or text is None else pretty_body(req.body)
-    return {"attempts": [serialize.resend(a) for a in attempts_of(req)],
+    limit = current_app.config["FORWARD_MAX_RESPONSE_BYTES"]
+    return {"attempts": [serialize.resend(a, limit) for a in attempts_of(req)],
             "editor_text": pretty if pretty is not None else text,
             "mode": "pretty" if pretty is not None else "raw",
             "can_pretty": raw and text is not None and pretty_body(req.body) is not None,
-            "response_limit": current_app.config["FORWARD_MAX_RESPONSE_BYTES"], **extra}
+            "too_large": human_size(len(req.body)) if too_large else None,
+            "response_limit": limit, **extra}
 
 
 def diff_path() -> str:

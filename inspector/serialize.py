@@ -74,8 +74,10 @@ def body_text(body: bytes) -> str | None:
         return None
 
 
-def resend(attempt: Resend) -> dict[str, Any]:
-    """One resend attempt and what the target answered."""
+def resend(attempt: Resend, response_limit: int | None = None) -> dict[str, Any]:
+    """One resend attempt and what the target answered; `response_limit` is the
+    INSPECTOR_FORWARD_MAX_RESPONSE_BYTES cap the answer was read under, when known."""
+    limit = {} if response_limit is None else {"response_limit": response_limit}
     return {
         "id": attempt.id,
         "request_id": attempt.request_id,
@@ -93,15 +95,17 @@ def resend(attempt: Resend) -> dict[str, Any]:
         "body_sha256": attempt.body_sha256,
         "resigned": attempt.resigned,
         "edited": attempt.edited,
+        **limit,
     }
 
 
-def detail(row: CapturedRequest, resends: Iterable[Resend] = ()) -> dict[str, Any]:
+def detail(row: CapturedRequest, resends: Iterable[Resend] = (),
+           response_limit: int | None = None) -> dict[str, Any]:
     """Everything about one request, body included (as text when UTF-8, always as base64)."""
     return {
         **summary(row),
         "headers": row.headers,
         "body_text": body_text(row.body),
         "body_base64": base64.b64encode(row.body).decode("ascii"),
-        "resends": [resend(r) for r in resends],
+        "resends": [resend(r, response_limit) for r in resends],
     }
