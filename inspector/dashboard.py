@@ -10,7 +10,7 @@ from . import endpoint_pages, request_pages, stream_views
 from .endpoint_input import InputError
 from .page_support import wants_fragment
 from .queries import QueryError
-from .render import human_size, relative_time, utc_iso
+from .render import header_text, human_size, relative_time, utc_iso
 
 bp = Blueprint("dashboard", __name__)
 bp.register_blueprint(endpoint_pages.bp)
@@ -61,3 +61,9 @@ def _ago(moment: datetime | None) -> str:
 def _human_size(size: int | None) -> str:
     """812 B, 4.2 KB."""
     return human_size(size or 0)
+
+
+@bp.app_template_filter("header_text")
+def _header_text(value: str) -> str:
+    """A stored header value as the sender meant it (UTF-8 where it decodes)."""
+    return header_text(value)

@@ -118,6 +118,15 @@ def body_view(body: bytes) -> BodyView:
     return BodyView("text", text=text, hex=hexed, truncated=big)
 
 
+def header_text(value: str) -> str:
+    """A header value for reading: servers hand it over as latin-1, so UTF-8 bytes
+    (`é` sent as two bytes) are shown as the text the sender meant when they decode."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
 def human_size(size: int) -> str:
     """Bytes for people: 812 B, 4.2 KB, 25.0 MB (powers of 1024)."""
     if size < 1024:

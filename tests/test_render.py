@@ -113,3 +113,15 @@ def test_relative_time(seconds, shown):
 def test_utc_iso():
     moment = datetime(2024, 6, 10, 14, 0, 5, 123456, tzinfo=timezone(timedelta(hours=2)))
     assert utc_iso(moment) == "2024-06-10T12:00:05Z"
+
+
+@pytest.mark.parametrize("stored, shown", [
+    ("JosÃ©", "José"),          # UTF-8 bytes the server decoded as latin-1
+    ("Jos\xe9", "Jos\xe9"),     # a real latin-1 byte stays as it was
+    ("plain", "plain"),
+    ("€", "€"),                 # not latin-1 at all: shown unchanged
+])
+def test_header_text_shows_utf8_values_as_meant(stored, shown):
+    from inspector.render import header_text
+
+    assert header_text(stored) == shown
