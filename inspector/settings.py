@@ -101,6 +101,16 @@ SETTINGS: tuple[Setting, ...] = (
             "Host names the dashboard and API answer to besides localhost and the host of "
             "INSPECTOR_PUBLIC_URL (a comma list, or `*`): other Host headers are refused, "
             "against DNS rebinding. Capture URLs accept any host."),
+    Setting("INSPECTOR_FORWARD_ALLOW", tuple, (),
+            "Hosts besides this machine that resend, auto-forward, bulk replay and "
+            "`inspector forward` may send to: a comma list of host names or IP addresses, "
+            "or `*` for any. Empty: loopback only (localhost, 127.0.0.0/8, ::1)."),
+    Setting("INSPECTOR_FORWARD_TIMEOUT", float, 30.0,
+            "Seconds a resent or forwarded request may take, from connecting to the end "
+            "of the answer."),
+    Setting("INSPECTOR_FORWARD_MAX_RESPONSE_BYTES", int, 256 * 1024,
+            "Largest part of the target's answer body kept with each attempt; a longer "
+            "answer is cut there and the attempt says so."),
 )
 
 BY_NAME: Mapping[str, Setting] = {s.name: s for s in SETTINGS}
