@@ -56,7 +56,7 @@ def _register_error_handlers(app: Flask) -> None:
 
 def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
     """Application factory: defaults from settings, then the environment, then tests."""
-    from . import (access, api, autoforward, csrf, hooks, live, resend_views,
+    from . import (access, api, autoforward, csrf, hooks, live, resend_views, retention,
                    security_headers, settings, storage)
     from . import diff_views
     from .dashboard import bp as dashboard_bp
@@ -78,6 +78,7 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
     csrf.init_app(app)
     security_headers.init_app(app)
     live.init_app(app)
+    retention.init_app(app)
     hooks.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(dashboard_bp)

@@ -224,33 +224,62 @@ def read_after(endpoint_id: int, cursor: Cursor, where: Optional[Filter] = None,
     return rows, new_cursor
 
 
+# Is there a row past the cursor, and is it settled? One indexed probe, no ORM.
+_PEEK_SQLITE = "SELECT 1 FROM captured_requests WHERE endpoint_id = ? AND id > ? LIMIT 1"
+_PEEK_POSTGRES = ("SELECT txid < pg_snapshot_xmin(pg_current_snapshot()) FROM captured_requests"
+                  " WHERE endpoint_id = %s AND (txid::text::bigint, id) > (%s, %s)"
+                  " ORDER BY txid, id LIMIT 1")
+HELD_BACK_POLL = 0.5
+SAFETY_POLL = 2.0
+
+
+def _peek(app: Flask, endpoint_id: int, cursor: Cursor) -> Optional[bool]:
+    """True: settled rows wait past the cursor; False: only rows of a transaction that
+    is not yet behind the horizon (PostgreSQL); None: nothing new."""
+    from .writer import capture_store
+
+    with app.app_context():
+        store = capture_store(app)
+        row = store.query_one(_PEEK_SQLITE, _PEEK_POSTGRES,
+                              (endpoint_id, cursor.id) if store.sqlite
+                              else (endpoint_id, cursor.txid, cursor.id))
+    return None if row is None else bool(row[0])
+
+
 def follow(app: Flask, endpoint_id: int, cursor: Cursor, where: Optional[Filter] = None,
            keepalive: float = 15.0) -> Iterator[Optional[CapturedRequest]]:
     """Yield new rows as they settle, forever; None now and then as a keep-alive tick.
 
-    The database session is closed between polls so an idle stream holds no
-    transaction open (which would stall SQLite checkpoints and the PostgreSQL
-    horizon).
+    Each wake-up first peeks with one cheap query; the ORM read runs only when
+    there is something to send. The database session is closed between reads so
+    an idle stream holds no transaction open (which would stall SQLite
+    checkpoints and the PostgreSQL horizon). An idle stream costs one peek per
+    SAFETY_POLL seconds (commits wake it at once, so this is only a safety net);
+    rows held back behind a running transaction get no second notification, so
+    while there are some the stream peeks every HELD_BACK_POLL seconds.
     """
     the_hub = hub(app)
     the_hub.open()
     try:
         seen = the_hub.version
         last_tick = time.monotonic()
+        ready: Optional[bool] = True  # read once at the start: the replay
         while True:
-            with app.app_context():
-                rows, cursor = read_after(endpoint_id, cursor, where)
-                db.session.expunge_all()
-                db.session.remove()
-            yield from rows
-            if len(rows) == BATCH:
-                continue  # more waiting; no need to sleep
+            rows: list = []
+            if ready:
+                with app.app_context():
+                    rows, cursor = read_after(endpoint_id, cursor, where)
+                    db.session.expunge_all()
+                    db.session.remove()
+                yield from rows
+                if len(rows) == BATCH:
+                    continue  # more waiting; no need to sleep
             now = time.monotonic()
             if now - last_tick >= keepalive:
                 last_tick = now
                 yield None
-            # Rows held back behind a running transaction get no second
-            # notification, so PostgreSQL streams also look again now and then.
-            seen = the_hub.wait(seen, timeout=min(keepalive, 0.5))
+            wait = HELD_BACK_POLL if ready is False else SAFETY_POLL
+            seen = the_hub.wait(seen, timeout=min(wait, max(0.05, keepalive - (now - last_tick))))
+            ready = _peek(app, endpoint_id, cursor)
     finally:
         the_hub.close()

@@ -89,6 +89,8 @@ SETTINGS: tuple[Setting, ...] = (
             "INSPECTOR_DATA_DIR."),
     Setting("INSPECTOR_MAX_BODY_BYTES", int, 25 * MIB,
             "Largest body stored; a larger one gets 413 and is listed as rejected."),
+    Setting("INSPECTOR_MAX_REQUESTS", int, 10_000,
+            "Requests kept per endpoint; older ones are pruned in the background. 0 keeps all."),
     Setting("INSPECTOR_SQLITE_SYNCHRONOUS", str, "NORMAL",
             "SQLite `synchronous` pragma: NORMAL survives a crash of the server, FULL also "
             "a power cut, at some cost in capture speed."),

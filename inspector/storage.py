@@ -47,7 +47,7 @@ def init_app(app: Flask) -> None:
     """Configure flask-sqlalchemy for the chosen store."""
     url = database_url(app.config)
     app.config["SQLALCHEMY_DATABASE_URI"] = url
-    options = {"pool_pre_ping": True}
+    options = {}
     if url.startswith("sqlite"):
         synchronous = app.config.get("SQLITE_SYNCHRONOUS", "NORMAL").upper()
         if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
@@ -56,7 +56,9 @@ def init_app(app: Flask) -> None:
                                    "check_same_thread": False}
         app.extensions["inspector.sqlite_synchronous"] = synchronous
     else:
-        options.update(pool_size=10, max_overflow=40)
+        # A database server can restart under us; a SQLite file cannot, so only
+        # server connections pay a ping on each checkout.
+        options.update(pool_pre_ping=True, pool_size=10, max_overflow=40)
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", options)
     db.init_app(app)
     if url.startswith("sqlite"):

@@ -104,6 +104,7 @@ def app(request, migrated):
     with app.app_context():
         _clear(db)
     yield app
+    app.extensions["inspector.pruner"].stop()
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
@@ -118,6 +119,7 @@ def sqlite_app(migrated):
     with app.app_context():
         _clear(db)
     yield app
+    app.extensions["inspector.pruner"].stop()
     with app.app_context():
         db.engine.dispose()
 

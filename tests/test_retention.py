@@ -1,0 +1,53 @@
+"""Retention keeps each endpoint to INSPECTOR_MAX_REQUESTS, newest kept."""
+from __future__ import annotations
+
+import time
+
+import sqlalchemy as sa
+
+from inspector import retention
+from inspector.models import Endpoint, db
+
+
+def capture(client, token, n):
+    return [client.post(f"/hooks/{token}", data=f"{i}".encode()).json["id"] for i in range(n)]
+
+
+def test_prune_keeps_newest_per_endpoint(app, client):
+    a = client.post("/api/endpoints", json={}).json["token"]
+    b = client.post("/api/endpoints", json={}).json["token"]
+    ids_a = capture(client, a, 12)
+    ids_b = capture(client, b, 3)
+    pruner = retention.Pruner(app, keep=5)
+    with app.app_context():
+        for token in (a, b):
+            pruner._touched.add(db.session.scalar(sa.select(Endpoint.id)
+                                                  .where(Endpoint.token == token)))
+    assert pruner.run_once() == 7
+    kept_a = [r["id"] for r in client.get(f"/api/endpoints/{a}/requests").json["requests"]]
+    kept_b = [r["id"] for r in client.get(f"/api/endpoints/{b}/requests").json["requests"]]
+    assert kept_a == sorted(ids_a[-5:], reverse=True)
+    assert kept_b == sorted(ids_b, reverse=True)
+    assert client.get(f"/api/requests/{ids_a[0]}").status_code == 404
+
+
+def test_capture_touches_and_background_thread_prunes(app, client):
+    app.extensions["inspector.pruner"] = retention.Pruner(app, keep=3)
+    token = client.post("/api/endpoints", json={}).json["token"]
+    ids = capture(client, token, 8)
+    pruner = retention.pruner(app)
+    pruner._wake.set()  # skip the one-second wait
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        left = client.get(f"/api/endpoints/{token}/requests").json["requests"]
+        if len(left) == 3:
+            break
+        time.sleep(0.05)
+    assert [r["id"] for r in left] == sorted(ids[-3:], reverse=True)
+    pruner.stop()
+
+
+def test_zero_keeps_everything(app, client):
+    pruner = retention.Pruner(app, keep=0)
+    pruner.touch(1)
+    assert pruner._thread is None and pruner.run_once() == 0
