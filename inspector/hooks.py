@@ -6,13 +6,20 @@ from typing import NamedTuple
 from urllib.parse import quote
 
 from flask import Flask, current_app, jsonify, request
-from werkzeug.routing import Rule
+from werkzeug.routing import PathConverter, Rule
 
 from . import retention, writer
 from .capture import Arrival, EndpointConfig, record, rejected_record
 from .wire import request_headers
 
 READ_CHUNK = 64 * 1024
+
+
+class AnyPathConverter(PathConverter):
+    """A sub-path that may hold any character: the standard one stops at a newline (%0A)."""
+
+    regex = "(?s:.+)"
+    part_isolating = False  # spans slashes (werkzeug infers True when the regex has no "/")
 
 
 class BodyProblem(NamedTuple):
@@ -118,5 +125,6 @@ def init_app(app: Flask) -> None:
     # A Rule without `methods` matches any method (HEAD, OPTIONS, PURGE, ...),
     # which Flask's add_url_rule would narrow to GET.
     app.url_map.add(Rule("/hooks/<token>", endpoint="capture", strict_slashes=False))
-    app.url_map.add(Rule("/hooks/<token>/<path:subpath>", endpoint="capture"))
+    app.url_map.converters["anypath"] = AnyPathConverter
+    app.url_map.add(Rule("/hooks/<token>/<anypath:subpath>", endpoint="capture"))
     app.view_functions["capture"] = capture

@@ -191,10 +191,11 @@ def test_text_postgres_cannot_hold_is_made_safe(client, endpoint, body):
     assert "\x00" not in event["id"] and event["type"].endswith(".created")
 
 
-def test_path_is_stored_as_sent_percent_encoding_kept(client, endpoint):
-    response = client.post(f"/hooks/{endpoint['token']}/a%00b/%E2%9C%93%2Fx", data=b"")
+@pytest.mark.parametrize("path", ["/a%00b/%E2%9C%93%2Fx", "/line%0Abreak/%0D%09"])
+def test_path_is_stored_as_sent_percent_encoding_kept(client, endpoint, path):
+    response = client.post(f"/hooks/{endpoint['token']}{path}", data=b"")
     assert response.status_code == 200
-    assert stored(client, response.json["id"])["path"] == "/a%00b/%E2%9C%93%2Fx"
+    assert stored(client, response.json["id"])["path"] == path
 
 
 def test_truncated_body_is_listed_with_400(client, endpoint):
