@@ -24,7 +24,7 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 import sqlalchemy as sa
 from flask import Flask
@@ -53,14 +53,22 @@ class Hub:
     def __init__(self, app: Flask):
         self.app = app
         self._cond = threading.Condition()
-        self._version = 0
+        self._version = 0  # every wake-up
+        self._everyone = 0  # wake-ups that name no endpoint (SQLite's commit counter)
+        self._per_endpoint: dict[int, int] = {}
         self._listeners = 0
         self._watcher: Optional[threading.Thread] = None
 
-    def notify(self) -> None:
-        """Something was committed: let every waiting stream look."""
+    def notify(self, endpoint_ids: Optional[Iterable[int]] = None) -> None:
+        """Something was committed: let the streams of these endpoints (None: every
+        stream) look. Naming them spares the others a query per commit under load."""
         with self._cond:
             self._version += 1
+            if endpoint_ids is None:
+                self._everyone += 1
+            else:
+                for endpoint_id in endpoint_ids:
+                    self._per_endpoint[endpoint_id] = self._per_endpoint.get(endpoint_id, 0) + 1
             self._cond.notify_all()
 
     def wait(self, seen: int, timeout: float) -> int:
@@ -69,6 +77,21 @@ class Hub:
             if self._version == seen:
                 self._cond.wait(timeout)
             return self._version
+
+    def mark(self, endpoint_id: int) -> tuple[int, int]:
+        """Where one endpoint's wake-ups stand."""
+        return self._everyone, self._per_endpoint.get(endpoint_id, 0)
+
+    def wait_for(self, endpoint_id: int, seen: tuple[int, int], timeout: float) -> tuple[int, int]:
+        """Block until something may be new for this endpoint, or the timeout passes."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self.mark(endpoint_id) == seen:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+            return self.mark(endpoint_id)
 
     @property
     def version(self) -> int:
@@ -134,8 +157,16 @@ class Hub:
             conn.execute(f"LISTEN {CHANNEL}")
             self.notify()  # anything committed while we were not listening
             while True:
-                for _ in conn.notifies(timeout=1.0, stop_after=1):
-                    self.notify()
+                payloads = [n.payload for n in conn.notifies(timeout=1.0, stop_after=1)]
+                if payloads:
+                    # What arrived meanwhile wakes the streams once, not once each:
+                    # under load notifications come faster than wake-ups are served,
+                    # and a backlog would keep streams busy long after the load.
+                    payloads += [n.payload for n in conn.notifies(timeout=0.0)]
+                    try:
+                        self.notify({int(payload) for payload in payloads})
+                    except ValueError:  # a payload that names no endpoint: wake all
+                        self.notify()
 
 
 def hub(app: Flask) -> Hub:
@@ -261,7 +292,7 @@ def follow(app: Flask, endpoint_id: int, cursor: Cursor, where: Optional[Filter]
     the_hub = hub(app)
     the_hub.open()
     try:
-        seen = the_hub.version
+        seen = the_hub.mark(endpoint_id)
         last_tick = time.monotonic()
         ready: Optional[bool] = True  # read once at the start: the replay
         while True:
@@ -279,7 +310,8 @@ def follow(app: Flask, endpoint_id: int, cursor: Cursor, where: Optional[Filter]
                 last_tick = now
                 yield None
             wait = HELD_BACK_POLL if ready is False else SAFETY_POLL
-            seen = the_hub.wait(seen, timeout=min(wait, max(0.05, keepalive - (now - last_tick))))
+            seen = the_hub.wait_for(endpoint_id, seen,
+                                    min(wait, max(0.05, keepalive - (now - last_tick))))
             ready = _peek(app, endpoint_id, cursor)
     finally:
         the_hub.close()

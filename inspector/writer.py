@@ -411,5 +411,5 @@ def capture_store(app: Flask) -> CaptureStore:
 def store(app: Flask, values: dict) -> int:
     """Commit one captured row (batched with concurrent ones), then wake local streams."""
     request_id = capture_store(app).group.store(values)
-    live.hub(app).notify()
+    live.hub(app).notify((values["endpoint_id"],))
     return request_id
