@@ -43,7 +43,7 @@ from typing import Optional
 
 import httpx
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, request
 from sqlalchemy.exc import IntegrityError
 
 from . import live
@@ -329,5 +329,9 @@ def init_app(app: Flask) -> None:
     def _wake_forwarder(response):
         fw = forwarder(app)
         fw.ensure_running()
-        fw.poke.set()
+        # A page or API write may have switched auto-forward on. Captures need no
+        # poke: while forwarding is on, the coordinator already wakes on commits,
+        # and poking it per capture cost a query per webhook (a quarter of capture CPU).
+        if not request.path.startswith("/hooks/"):
+            fw.poke.set()
         return response

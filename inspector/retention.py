@@ -17,7 +17,8 @@ from .models import CapturedRequest, Resend, db
 
 log = logging.getLogger(__name__)
 INTERVAL_SECONDS = 1.0
-DELETE_BATCH = 5000
+# Small batches: each holds the writer lock, and captures queue behind it.
+DELETE_BATCH = 500
 
 
 def prune_endpoint(endpoint_id: int, keep: int) -> int:
