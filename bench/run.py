@@ -1,6 +1,6 @@
 """Every benchmark of issue 7 in one command; prints a table of figures and ratios.
 
-    .venv/bin/python bench/run.py            # full run, about 12-15 minutes
+    .venv/bin/python bench/run.py            # full run, about 9-12 minutes
     .venv/bin/python bench/run.py --quick    # smaller counts, under 3 minutes
     .venv/bin/python bench/run.py --only a,c --readme
 
