@@ -167,6 +167,7 @@ class CaptureStore:
             self._lock_fd = os.open(f"{engine.url.database}-capture.lock",
                                     os.O_RDWR | os.O_CREAT, 0o600)
         self._idle: list = []  # read connections not in use, newest last
+        self._closed = False
         self._readers_free = threading.BoundedSemaphore(self.READERS)
         self._lock = threading.Lock()
         self.group = GroupCommit(self._write_sqlite if self.sqlite else self._write_postgres)
@@ -202,7 +203,10 @@ class CaptureStore:
                 conn.close()
                 raise
             with self._lock:
-                self._idle.append(conn)
+                if not self._closed:
+                    self._idle.append(conn)
+                    return row
+            conn.close()  # the store was closed while this read ran: keep nothing open
             return row
 
     def _new_reader(self):
@@ -308,7 +312,10 @@ class CaptureStore:
             self._discard()
 
     def close(self) -> None:
-        """Close every connection (the engine was disposed)."""
+        """Close every connection (the engine was disposed); reads still running close
+        theirs when they finish."""
+        with self._lock:
+            self._closed = True
         self._discard()
         if self._lock_fd is not None:
             os.close(self._lock_fd)
