@@ -83,7 +83,9 @@ class CapturedRequest(db.Model):
     __tablename__ = "captured_requests"
     __table_args__ = (
         sa.Index("ix_captured_endpoint_id", "endpoint_id", "id"),
-        sa.Index("ix_captured_endpoint_event", "endpoint_id", "event_id"),
+        # With id last, "the first request with this event id" is one index probe:
+        # without it PostgreSQL answered min(id) by walking the endpoint's rows.
+        sa.Index("ix_captured_endpoint_event", "endpoint_id", "event_id", "id"),
         sa.Index("ix_captured_endpoint_type", "endpoint_id", "event_type", "id"),
         sa.Index("ix_captured_endpoint_object", "endpoint_id", "resource_type", "resource_id", "id"),
         sa.Index("ix_captured_endpoint_signature", "endpoint_id", "signature_status", "id"),
