@@ -16,6 +16,7 @@ their transaction, and streams read in (txid, id) order behind the horizon.
 """
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import logging
@@ -152,6 +153,33 @@ class GroupCommit:
                     self._commit([item])
 
 
+class WritersLock:
+    """An flock on a file beside the SQLite database that queues its writers.
+
+    Capture writers of every process, and the checkpointer's restarts, take it
+    before SQLite's own write lock. Each holder opens its own descriptor: flock
+    excludes open files, not threads, so two threads sharing one would both pass.
+    """
+
+    def __init__(self, database: str):
+        self._fd: Optional[int] = os.open(f"{database}-capture.lock",
+                                          os.O_RDWR | os.O_CREAT, 0o600)
+
+    def __enter__(self) -> "WritersLock":
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._fd is not None:  # not closed meanwhile (closing released it)
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        """Release the descriptor (the store is closed)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 class CaptureStore:
     """One process's capture connections for one engine: a writer, and readers."""
 
@@ -162,16 +190,14 @@ class CaptureStore:
         self.sqlite = engine.dialect.name == "sqlite"
         self.pid = os.getpid()
         self._writer = None  # a DBAPI connection, made on first use, replaced after errors
-        self._lock_fd: Optional[int] = None  # SQLite: the capture writers' flock
-        if self.sqlite and engine.url.database not in (None, "", ":memory:"):
-            self._lock_fd = os.open(f"{engine.url.database}-capture.lock",
-                                    os.O_RDWR | os.O_CREAT, 0o600)
+        on_disk = self.sqlite and engine.url.database not in (None, "", ":memory:")
+        self._writers = WritersLock(engine.url.database) if on_disk else None
         self._idle: list = []  # read connections not in use, newest last
         self._closed = False
         self._readers_free = threading.BoundedSemaphore(self.READERS)
         self._lock = threading.Lock()
         self.group = GroupCommit(self._write_sqlite if self.sqlite else self._write_postgres)
-        self.checkpointer = Checkpointer(engine, self._writers_lock) if self.sqlite else None
+        self.checkpointer = Checkpointer(engine, on_disk) if self.sqlite else None
 
     # -- finding the endpoint ------------------------------------------------
 
@@ -255,29 +281,20 @@ class CaptureStore:
         """
         params = [_params(values, sqlite=True) for values in rows]
         conn = self._connection()
-        lock = self._writers_lock()
-        if lock is not None:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            cursor = conn.cursor()
-            cursor.execute("BEGIN IMMEDIATE")
-            ids = []
-            for row in params:
-                cursor.execute(SQLITE_INSERT, row)
-                ids.append(cursor.lastrowid)
-            conn.commit()
-        except BaseException:
-            self._rollback(conn)
-            raise
-        finally:
-            if lock is not None:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with self._writers or contextlib.nullcontext():
+            try:
+                cursor = conn.cursor()
+                cursor.execute("BEGIN IMMEDIATE")
+                ids = []
+                for row in params:
+                    cursor.execute(SQLITE_INSERT, row)
+                    ids.append(cursor.lastrowid)
+                conn.commit()
+            except BaseException:
+                self._rollback(conn)
+                raise
         self.checkpointer.written(len(rows))
         return ids
-
-    def _writers_lock(self) -> Optional[int]:
-        """The descriptor of the lock file beside the database (None: in memory)."""
-        return self._lock_fd
 
     def _write_postgres(self, rows: list[dict]) -> list[int]:
         """One transaction; its pg_notify calls are delivered when it commits."""
@@ -317,9 +334,10 @@ class CaptureStore:
         with self._lock:
             self._closed = True
         self._discard()
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        if self._writers is not None:
+            self._writers.close()
+        if self.checkpointer is not None:
+            self.checkpointer.close()
         with self._lock:
             idle, self._idle = self._idle, []
         for conn in idle:
@@ -329,28 +347,36 @@ class CaptureStore:
 class Checkpointer:
     """Copies the SQLite WAL back into the database file from a background thread.
 
-    Runs a PASSIVE checkpoint (it waits for no reader and no writer) once enough
-    rows have been written, or a moment after the last capture. Under steady load
-    some reader is always inside the WAL, so SQLite never gets to start it over and
-    the file only grows; past WAL_LIMIT a TRUNCATE checkpoint (which waits briefly
-    for readers, holding capture writers back on their lock) empties it. The
-    thread ends after a quiet minute and the next capture starts it again.
+    Every ROWS captured rows, and a moment after the last capture, it runs a
+    PASSIVE checkpoint: the copying happens beside the writers, holding nobody
+    up. Under steady load new frames keep arriving, so SQLite never gets to
+    start the WAL over by itself and the file would only grow (about 25 KB of
+    WAL per captured row: each commit rewrites its index pages). Once the WAL
+    in use passes RESTART_BYTES, a RESTART checkpoint with the capture writers
+    held back on their lock lets the next commit write from the start of the
+    file again. That pause (its fsyncs, mostly) is 5-20 ms under full load, so
+    it is kept rare rather than frequent: one per RESTART_BYTES of WAL. Past
+    TRUNCATE_BYTES on disk (a long reader kept restarts from succeeding) the
+    file is truncated. The thread ends after a quiet minute; the next capture
+    starts it again.
     """
 
-    ROWS = 200
+    ROWS = 1000
     IDLE_SECONDS = 0.5
     QUIET_ROUNDS = 120
-    WAL_LIMIT = 64 * 1024 * 1024
-    TRUNCATE_WAIT_MS = 200
+    RESTART_BYTES = 64 * 1024 * 1024
+    TRUNCATE_BYTES = 4 * RESTART_BYTES
+    RESTART_WAIT_MS = 50  # how long the restart waits for readers to leave the WAL
 
-    def __init__(self, engine: sa.Engine, writers_lock: Callable[[], Optional[int]]):
+    def __init__(self, engine: sa.Engine, on_disk: bool):
         self._engine = engine
-        self._writers_lock = writers_lock
+        self._writers = WritersLock(engine.url.database) if on_disk else None
         self._wal = f"{engine.url.database}-wal"
         self._rows = 0
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._thread: Optional[threading.Thread] = None
+        self._closed = False
 
     def written(self, rows: int) -> None:
         """Capture committed `rows` rows."""
@@ -366,36 +392,60 @@ class Checkpointer:
 
     def _run(self) -> None:
         """Checkpoint while captures come; an error (a locked file) is retried later."""
-        quiet = 0
+        quiet, seen = 0, 0
         while quiet < self.QUIET_ROUNDS:
-            self._wake.wait(self.IDLE_SECONDS)
+            woken = self._wake.wait(self.IDLE_SECONDS)
             self._wake.clear()
-            if not self._rows:
+            if self._closed:
+                return
+            rows = self._rows
+            if not rows:
                 quiet += 1
                 continue
-            quiet, self._rows = 0, 0
+            quiet = 0
+            if not woken and rows != seen:
+                seen = rows  # still capturing, and under ROWS: not yet
+                continue
+            self._rows, seen = 0, 0
             try:
                 self.checkpoint()
             except Exception:  # noqa: BLE001 - the next round tries again
                 log.warning("WAL checkpoint failed; will retry", exc_info=True)
 
     def checkpoint(self) -> None:
-        """PASSIVE, then TRUNCATE if the WAL file has grown past WAL_LIMIT."""
+        """PASSIVE; then, if the WAL in use is long, RESTART between two capture commits."""
         conn = self._engine.raw_connection()
         try:
+            _busy, frames, _done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+            if self._writers is None or frames * page_size < self.RESTART_BYTES:
+                return
+            # Once more beside the writers: what is left for the pause is only
+            # what arrived during the first pass.
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            fd = self._writers_lock()
-            if fd is not None and os.path.exists(self._wal) \
-                    and os.path.getsize(self._wal) > self.WAL_LIMIT:
-                fcntl.flock(fd, fcntl.LOCK_EX)
+            mode = "TRUNCATE" if self._wal_size() > self.TRUNCATE_BYTES else "RESTART"
+            with self._writers:
                 try:
-                    conn.execute(f"PRAGMA busy_timeout={self.TRUNCATE_WAIT_MS}")
-                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    conn.execute(f"PRAGMA busy_timeout={self.RESTART_WAIT_MS}")
+                    conn.execute(f"PRAGMA wal_checkpoint({mode})")
                 finally:
-                    fcntl.flock(fd, fcntl.LOCK_UN)
                     conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         finally:
             conn.close()
+
+    def _wal_size(self) -> int:
+        """Bytes in the WAL file (0 when there is none)."""
+        try:
+            return os.path.getsize(self._wal)
+        except OSError:
+            return 0
+
+    def close(self) -> None:
+        """Stop, and release the lock file (the store is closed)."""
+        self._closed = True
+        self._wake.set()
+        if self._writers is not None:
+            self._writers.close()
 
 
 _CREATING = threading.Lock()
@@ -408,7 +458,8 @@ def capture_store(app: Flask) -> CaptureStore:
         with _CREATING:
             found = app.extensions.get("inspector.capture_store")
             if found is None or found.pid != os.getpid():
-                engine = db.engine
+                with app.app_context():  # capture runs outside Flask's contexts
+                    engine = db.engine
                 found = CaptureStore(engine)
                 sa.event.listen(engine, "engine_disposed", lambda _engine: found.close())
                 app.extensions["inspector.capture_store"] = found
