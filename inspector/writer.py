@@ -24,7 +24,7 @@ import os
 import sqlite3
 import threading
 from datetime import datetime, timezone
-from typing import Any, Callable, Optional
+from typing import Any, Callable, ContextManager, Optional
 
 import sqlalchemy as sa
 from flask import Flask
@@ -249,6 +249,10 @@ class CaptureStore:
 
     # -- writing -------------------------------------------------------------
 
+    def writers(self) -> ContextManager:
+        """Hold back capture writers of every process (SQLite); a no-op on PostgreSQL."""
+        return self._writers or contextlib.nullcontext()
+
     def _connection(self):
         """The writer connection, through the engine so its connect hooks apply."""
         if self._writer is None:
@@ -281,7 +285,7 @@ class CaptureStore:
         """
         params = [_params(values, sqlite=True) for values in rows]
         conn = self._connection()
-        with self._writers or contextlib.nullcontext():
+        with self.writers():
             try:
                 cursor = conn.cursor()
                 cursor.execute("BEGIN IMMEDIATE")

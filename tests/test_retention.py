@@ -51,3 +51,30 @@ def test_zero_keeps_everything(app, client):
     pruner = retention.Pruner(app, keep=0)
     pruner.touch(1)
     assert pruner._thread is None and pruner.run_once() == 0
+
+
+def test_each_delete_batch_holds_the_capture_writers_lock(app, client, monkeypatch):
+    """On SQLite captures queue on that lock, so a pruning batch makes them wait for it
+    in line rather than sleep in SQLite's busy handler."""
+    from inspector import writer
+
+    token = client.post("/api/endpoints", json={}).json["token"]
+    capture(client, token, 10)
+    entered = []
+
+    class Recording:
+        def __enter__(self):
+            entered.append("batch")
+
+        def __exit__(self, *exc):
+            return False
+
+    store = writer.capture_store(app)
+    monkeypatch.setattr(store, "writers", Recording)
+    monkeypatch.setattr(retention, "DELETE_BATCH", 3)
+    pruner = retention.Pruner(app, keep=2)
+    with app.app_context():
+        pruner._touched.add(db.session.scalar(sa.select(Endpoint.id).where(Endpoint.token == token)))
+    assert pruner.run_once() == 8
+    assert entered == ["batch"] * 3
+    assert len(client.get(f"/api/endpoints/{token}/requests").json["requests"]) == 2
