@@ -162,7 +162,9 @@ def run(work: Path, total: int, samples: int, retention_seconds: float = 8) -> d
         with httpx.Client(timeout=60) as http:
             dashboard = http.get(page).status_code == 200
             if dashboard:
-                reads = {"endpoint page": page,
+                reads = {"home page (every endpoint, its count and last arrival)":
+                         server.url + "/",
+                         "endpoint page": page,
                          "endpoint page, deep (before)": f"{page}?before={deep}",
                          "endpoint page, filter event_type": f"{page}?event_type=message.updated",
                          "request detail page": f"{server.url}/requests/{some}", **reads}

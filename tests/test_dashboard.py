@@ -81,6 +81,18 @@ def test_home_lists_endpoints_with_counts_and_last_activity(client, endpoint):
     assert page.headers["Referrer-Policy"] == "no-referrer"
 
 
+def test_home_stats_are_counts_and_the_newest_arrival_per_endpoint(app, client, endpoint):
+    client.post("/api/endpoints", json={"name": "Quiet one"})
+    for _ in range(3):
+        send_event(client, endpoint["token"])
+    newest = client.get(f"/api/endpoints/{endpoint['token']}/requests?limit=1").json["requests"][0]
+    with app.app_context():
+        stats = endpoint_pages.endpoint_stats()
+    (endpoint_id, (count, last)), = stats.items()  # the quiet endpoint has no row
+    assert count == 3
+    assert last.strftime("%Y-%m-%dT%H:%M:%S") == newest["received_at"][:19]
+
+
 def test_home_empty_state_says_what_to_do(client):
     html = client.get("/").get_data(as_text=True)
     assert "No endpoints yet" in html and "Create endpoint" in html
