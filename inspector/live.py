@@ -285,14 +285,17 @@ def follow(app: Flask, endpoint_id: int, cursor: Cursor, where: Optional[Filter]
     there is something to send. The database session is closed between reads so
     an idle stream holds no transaction open (which would stall SQLite
     checkpoints and the PostgreSQL horizon). An idle stream costs one peek per
-    SAFETY_POLL seconds (commits wake it at once, so this is only a safety net);
-    rows held back behind a running transaction get no second notification, so
-    while there are some the stream peeks every HELD_BACK_POLL seconds.
+    SAFETY_POLL seconds (commits wake it at once, so this is only a safety net).
+    Rows held back behind a running transaction (PostgreSQL) settle when some
+    other transaction commits, usually one for another endpoint: while there are
+    some, the stream peeks again after any commit, and at least every
+    HELD_BACK_POLL seconds.
     """
     the_hub = hub(app)
     the_hub.open()
     try:
         seen = the_hub.mark(endpoint_id)
+        version = the_hub.version
         last_tick = time.monotonic()
         ready: Optional[bool] = True  # read once at the start: the replay
         while True:
@@ -309,9 +312,13 @@ def follow(app: Flask, endpoint_id: int, cursor: Cursor, where: Optional[Filter]
             if now - last_tick >= keepalive:
                 last_tick = now
                 yield None
-            wait = HELD_BACK_POLL if ready is False else SAFETY_POLL
-            seen = the_hub.wait_for(endpoint_id, seen,
-                                    min(wait, max(0.05, keepalive - (now - last_tick))))
+            until_tick = max(0.05, keepalive - (now - last_tick))
+            if ready is False:
+                the_hub.wait(version, min(HELD_BACK_POLL, until_tick))
+                seen = the_hub.mark(endpoint_id)
+            else:
+                seen = the_hub.wait_for(endpoint_id, seen, min(SAFETY_POLL, until_tick))
+            version = the_hub.version  # before the peek: a commit after it is not missed
             ready = _peek(app, endpoint_id, cursor)
     finally:
         the_hub.close()
