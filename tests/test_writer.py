@@ -5,10 +5,10 @@ import sqlite3
 import threading
 import time
 
-import pytest
 import sqlalchemy as sa
 
-from inspector.writer import Checkpointer, GroupCommit, WritersLock
+from inspector.sqlite_wal import Checkpointer, WritersLock
+from inspector.writer import GroupCommit
 
 
 def test_group_commit_batches_concurrent_rows_and_answers_each_with_its_id():
