@@ -1,6 +1,7 @@
 """Shared fixtures: the app on SQLite and PostgreSQL, a real gunicorn server, Chromium."""
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import socket
@@ -47,17 +48,33 @@ def pg_url(schema: str) -> str:
     return f"{PG_BASE}?options=-csearch_path%3D{schema}"
 
 
-@pytest.fixture(scope="session")
-def pg_schema():
-    """A schema of our own in the `test` database, dropped at the end."""
-    schema = f"inspector_test_{uuid.uuid4().hex[:10]}"
+@contextlib.contextmanager
+def fresh_pg_schema(prefix: str):
+    """A schema of our own in the `test` database, dropped afterwards."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
     engine = sa.create_engine(PG_BASE.replace("postgresql://", "postgresql+psycopg://"))
     with engine.begin() as conn:
         conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    yield schema
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-    engine.dispose()
+    try:
+        yield schema
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_schema():
+    """The schema of the in-process PostgreSQL app for the whole run."""
+    with fresh_pg_schema("inspector_test") as schema:
+        yield schema
+
+
+@pytest.fixture
+def pg_server_env():
+    """Environment for real servers sharing one PostgreSQL schema of their own."""
+    with fresh_pg_schema("inspector_srv") as schema:
+        yield {"INSPECTOR_DATABASE_URL": pg_url(schema)}
 
 
 def database_config(backend: str, tmp_path_factory, request) -> dict:

@@ -4,29 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
-from tests.conftest import PG_BASE, free_port, pg_url
+from tests.conftest import free_port
 from tests.recording_target import RecordingTarget
 
 pytestmark = pytest.mark.server
-
-
-@pytest.fixture
-def pg_store():
-    """A schema of its own for servers sharing one PostgreSQL database."""
-    schema = f"inspector_af_{uuid.uuid4().hex[:8]}"
-    engine = sa.create_engine(PG_BASE.replace("postgresql://", "postgresql+psycopg://"))
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    yield {"INSPECTOR_DATABASE_URL": pg_url(schema)}
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-    engine.dispose()
 
 
 def auto_forwarding_endpoint(server, url: str) -> str:
@@ -84,8 +69,8 @@ def test_two_processes_of_two_workers_forward_once_in_order_and_never_block(serv
     assert len(listed) == 26
 
 
-def test_workers_sharing_postgresql_forward_once_in_order(server_factory, pg_store):
-    server = server_factory(workers=3, extra_env=pg_store)
+def test_workers_sharing_postgresql_forward_once_in_order(server_factory, pg_server_env):
+    server = server_factory(workers=3, extra_env=pg_server_env)
     with RecordingTarget() as target:
         token = auto_forwarding_endpoint(server, target.url("/webhooks"))
         forwarded_once_in_order((server,), target, token, 20)

@@ -5,13 +5,9 @@ import json
 import queue
 import threading
 import time
-import uuid
 
 import httpx
 import pytest
-import sqlalchemy as sa
-
-from tests.conftest import PG_BASE, pg_url
 
 pytestmark = pytest.mark.server
 
@@ -87,22 +83,9 @@ def test_event_reaches_stream_from_another_process_sqlite(server_factory):
     assert events[0][2] - sent_at < 2.0
 
 
-@pytest.fixture
-def pg_env():
-    """A schema of its own for servers sharing one PostgreSQL database."""
-    schema = f"inspector_live_{uuid.uuid4().hex[:8]}"
-    engine = sa.create_engine(PG_BASE.replace("postgresql://", "postgresql+psycopg://"))
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    yield {"INSPECTOR_DATABASE_URL": pg_url(schema)}
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-    engine.dispose()
-
-
-def test_event_reaches_stream_from_another_server_postgres(server_factory, pg_env):
-    streaming = server_factory(workers=2, extra_env=pg_env)
-    capturing = server_factory(workers=2, extra_env=pg_env)
+def test_event_reaches_stream_from_another_server_postgres(server_factory, pg_server_env):
+    streaming = server_factory(workers=2, extra_env=pg_server_env)
+    capturing = server_factory(workers=2, extra_env=pg_server_env)
     token = make_endpoint(streaming)
     reader = StreamReader(streaming.url, token)
     ids = capture(capturing, token, 5)
@@ -113,7 +96,7 @@ def test_event_reaches_stream_from_another_server_postgres(server_factory, pg_en
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_resume_after_restart_skips_nothing_and_repeats_nothing(server_factory, request, backend):
-    env = request.getfixturevalue("pg_env") if backend == "postgresql" else {}
+    env = request.getfixturevalue("pg_server_env") if backend == "postgresql" else {}
     server = server_factory(workers=2, extra_env=env)
     token = make_endpoint(server)
     reader = StreamReader(server.url, token)
