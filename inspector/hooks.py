@@ -24,6 +24,7 @@ from .wire import request_headers
 log = logging.getLogger(__name__)
 
 PREFIX = "/hooks/"
+BODILESS = (204, 304)  # statuses an endpoint may answer with that carry no body
 TOKEN_CHARS = re.compile(r"[A-Za-z0-9_-]{1,128}")
 READ_CHUNK = 64 * 1024
 
@@ -122,9 +123,9 @@ class CaptureApp:
             log.exception("capture failed on %s %s", environ.get("REQUEST_METHOD"),
                           environ.get("PATH_INFO"))
             answer = Answer(500, _json(error="Internal error; the server log has the details."))
-        headers = [("Content-Type", "application/json"),
-                   ("Content-Length", str(len(answer.body))),
-                   ("X-Content-Type-Options", "nosniff")]
+        headers = [("Content-Type", "application/json"), ("X-Content-Type-Options", "nosniff")]
+        if answer.status not in BODILESS:
+            headers.append(("Content-Length", str(len(answer.body))))
         if answer.request_id is not None:
             headers.append(("X-Inspector-Request-Id", str(answer.request_id)))
         reason = HTTP_STATUS_CODES.get(answer.status, "UNKNOWN")
@@ -155,8 +156,8 @@ class CaptureApp:
                                                      problem.reason))
             return Answer(problem.status, _json(error=problem.message, id=request_id), request_id)
         request_id = self._store(record(arrival, endpoint))
-        empty = status == 204 or status < 200
-        return Answer(status, b"" if empty else b'{"id":%d,"ok":true}\n' % request_id, request_id)
+        body = b"" if status in BODILESS else b'{"id":%d,"ok":true}\n' % request_id
+        return Answer(status, body, request_id)
 
     def _store(self, values: dict) -> int:
         """Commit the row (group-committed with concurrent captures); only then may the

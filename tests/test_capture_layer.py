@@ -79,3 +79,13 @@ def test_a_capture_makes_sure_the_auto_forwarder_runs(sqlite_app, monkeypatch):
     sqlite_app.testing = False  # served, not under test: the forwarder is needed
     assert client.post(f"/hooks/{token}", data=b"{}").status_code == 200
     assert calls == [autoforward.forwarder(sqlite_app)]
+
+
+@pytest.mark.parametrize("status", [204, 304])
+def test_a_bodiless_configured_status_sends_no_body_and_no_length(client, status):
+    token = client.post("/api/endpoints", json={"response_status": status}).json["token"]
+    response = client.post(f"/hooks/{token}", data=b"{}")
+    assert response.status_code == status and response.data == b""
+    assert "Content-Length" not in response.headers  # RFC 9110: none on a 204
+    request_id = int(response.headers["X-Inspector-Request-Id"])
+    assert client.get(f"/api/requests/{request_id}").status_code == 200
