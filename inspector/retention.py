@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from typing import Callable, ContextManager, Optional
+from typing import ContextManager, Optional
 
 import sqlalchemy as sa
 from flask import Flask
@@ -24,11 +24,11 @@ DELETE_BATCH = 500
 
 
 def prune_endpoint(endpoint_id: int, keep: int,
-                   writers: Callable[[], ContextManager] = contextlib.nullcontext) -> int:
+                   writers: ContextManager = contextlib.nullcontext()) -> int:
     """Delete all but the newest `keep` requests of one endpoint; returns how many went.
 
     Deletes in batches so one huge backlog does not hold the write lock for long,
-    each batch inside `writers()`: on SQLite the lock capture writers queue on, so
+    each batch inside `writers`: on SQLite the lock capture writers queue on, so
     they are woken the moment a batch commits instead of sleeping in SQLite's busy
     handler (which backs off up to 100 ms a try, and made captures wait 800 ms).
     """
@@ -48,7 +48,7 @@ def prune_endpoint(endpoint_id: int, keep: int,
         if not ids:
             return removed
         db.session.commit()  # end the read before queuing for the writers' lock
-        with writers():
+        with writers:
             db.session.execute(sa.delete(Resend).where(Resend.request_id.in_(ids)))
             removed += db.session.execute(
                 sa.delete(CapturedRequest).where(CapturedRequest.id.in_(ids))).rowcount
@@ -64,6 +64,7 @@ class Pruner:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: Optional[threading.Thread] = None
+        self._writers: Optional[ContextManager] = None
 
     def touch(self, endpoint_id: int) -> None:
         """Capture calls this after each commit; cheap, never blocks on the database."""
@@ -81,13 +82,18 @@ class Pruner:
         with self._lock:
             self.keep = 0
             self._touched.clear()
+            writers, self._writers = self._writers, None
+        if hasattr(writers, "close"):
+            writers.close()  # our descriptor of the writers' lock file
 
     def run_once(self) -> int:
         """Prune every endpoint touched since the last run; returns rows removed."""
         with self._lock:
             touched, self._touched = self._touched, set()
         removed = 0
-        writers = capture_store(self.app).writers
+        if self._writers is None:  # made in the pruner's thread, so after any fork
+            self._writers = capture_store(self.app).writers_lock_of_its_own()
+        writers = self._writers
         with self.app.app_context():
             for endpoint_id in sorted(touched):
                 removed += prune_endpoint(endpoint_id, self.keep, writers)

@@ -222,6 +222,13 @@ class CaptureStore:
         """Hold back capture writers of every process (SQLite); a no-op on PostgreSQL."""
         return self._writers or contextlib.nullcontext()
 
+    def writers_lock_of_its_own(self) -> ContextManager:
+        """The same lock for another thread of this process (the pruner), through a
+        descriptor of its own: sharing ours, flock would let both in at once."""
+        if self._writers is None:
+            return contextlib.nullcontext()
+        return WritersLock(self.engine.url.database)
+
     def _connection(self):
         """The writer connection, through the engine so its connect hooks apply."""
         if self._writer is None:

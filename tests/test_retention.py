@@ -1,6 +1,7 @@
 """Retention keeps each endpoint to INSPECTOR_MAX_REQUESTS, newest kept."""
 from __future__ import annotations
 
+import threading
 import time
 
 import sqlalchemy as sa
@@ -70,7 +71,7 @@ def test_each_delete_batch_holds_the_capture_writers_lock(app, client, monkeypat
             return False
 
     store = writer.capture_store(app)
-    monkeypatch.setattr(store, "writers", Recording)
+    monkeypatch.setattr(store, "writers_lock_of_its_own", Recording)
     monkeypatch.setattr(retention, "DELETE_BATCH", 3)
     pruner = retention.Pruner(app, keep=2)
     with app.app_context():
@@ -78,3 +79,25 @@ def test_each_delete_batch_holds_the_capture_writers_lock(app, client, monkeypat
     assert pruner.run_once() == 8
     assert entered == ["batch"] * 3
     assert len(client.get(f"/api/endpoints/{token}/requests").json["requests"]) == 2
+
+
+def test_the_pruner_waits_for_a_capture_commit_of_its_own_process(sqlite_app):
+    """Its lock has a descriptor of its own: through the capture store's, flock would
+    let it in while a capture leader of the same process holds the lock."""
+    from inspector import writer
+
+    client = sqlite_app.test_client()
+    token = client.post("/api/endpoints", json={}).json["token"]
+    capture(client, token, 6)
+    pruner = retention.Pruner(sqlite_app, keep=2)
+    with sqlite_app.app_context():
+        pruner._touched.add(db.session.scalar(sa.select(Endpoint.id).where(Endpoint.token == token)))
+    removed = []
+    thread = threading.Thread(target=lambda: removed.append(pruner.run_once()))
+    with writer.capture_store(sqlite_app).writers():  # a capture commit in progress
+        thread.start()
+        thread.join(0.5)
+        assert thread.is_alive() and removed == []
+    thread.join(5)
+    assert removed == [4]
+    pruner.stop()
