@@ -64,7 +64,6 @@ class Pruner:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: Optional[threading.Thread] = None
-        self._writers: Optional[ContextManager] = None
 
     def touch(self, endpoint_id: int) -> None:
         """Capture calls this after each commit; cheap, never blocks on the database."""
@@ -82,18 +81,13 @@ class Pruner:
         with self._lock:
             self.keep = 0
             self._touched.clear()
-            writers, self._writers = self._writers, None
-        if hasattr(writers, "close"):
-            writers.close()  # our descriptor of the writers' lock file
 
     def run_once(self) -> int:
         """Prune every endpoint touched since the last run; returns rows removed."""
         with self._lock:
             touched, self._touched = self._touched, set()
         removed = 0
-        if self._writers is None:  # made in the pruner's thread, so after any fork
-            self._writers = capture_store(self.app).writers_lock_of_its_own()
-        writers = self._writers
+        writers = capture_store(self.app).writers()
         with self.app.app_context():
             for endpoint_id in sorted(touched):
                 removed += prune_endpoint(endpoint_id, self.keep, writers)

@@ -22,24 +22,35 @@ log = logging.getLogger(__name__)
 
 
 class WritersLock:
-    """An flock on a file beside the SQLite database that queues its writers.
+    """Queues the SQLite database's writers: capture commits, the checkpointer's
+    restarts and retention's deletes take it before SQLite's own write lock.
 
-    Capture writers of every process, and the checkpointer's restarts, take it
-    before SQLite's own write lock. Each holder opens its own descriptor: flock
-    excludes open files, not threads, so two threads sharing one would both pass.
+    Other processes wait on an flock on a file beside the database; this
+    process's threads wait on a threading lock first, because flock excludes
+    open files, not threads: two threads sharing the descriptor would both pass.
+    One per process (made after any fork), shared by all its threads.
     """
 
     def __init__(self, database: str):
         self._fd: Optional[int] = os.open(f"{database}-capture.lock",
                                           os.O_RDWR | os.O_CREAT, 0o600)
+        self._threads = threading.Lock()
 
     def __enter__(self) -> "WritersLock":
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self._threads.acquire()
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._fd is not None:  # not closed meanwhile (closing released it)
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        try:
+            if self._fd is not None:  # not closed meanwhile (closing released it)
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
 
     def close(self) -> None:
         """Release the descriptor (the store is closed)."""
@@ -72,9 +83,9 @@ class Checkpointer:
     TRUNCATE_BYTES = 4 * RESTART_BYTES
     RESTART_WAIT_MS = 50  # how long the restart waits for readers to leave the WAL
 
-    def __init__(self, engine: sa.Engine, on_disk: bool):
+    def __init__(self, engine: sa.Engine, writers: Optional[WritersLock]):
         self._engine = engine
-        self._writers = WritersLock(engine.url.database) if on_disk else None
+        self._writers = writers  # None: an in-memory database, no other writer to hold
         self._wal = f"{engine.url.database}-wal"
         self._rows = 0
         self._wake = threading.Event()
@@ -145,8 +156,6 @@ class Checkpointer:
             return 0
 
     def close(self) -> None:
-        """Stop, and release the lock file (the store is closed)."""
+        """Stop (the store is closed)."""
         self._closed = True
         self._wake.set()
-        if self._writers is not None:
-            self._writers.close()

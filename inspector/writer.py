@@ -166,7 +166,7 @@ class CaptureStore:
         self._readers_free = threading.BoundedSemaphore(self.READERS)
         self._lock = threading.Lock()
         self.group = GroupCommit(self._write_sqlite if self.sqlite else self._write_postgres)
-        self.checkpointer = Checkpointer(engine, on_disk) if self.sqlite else None
+        self.checkpointer = Checkpointer(engine, self._writers) if self.sqlite else None
 
     # -- finding the endpoint ------------------------------------------------
 
@@ -221,13 +221,6 @@ class CaptureStore:
     def writers(self) -> ContextManager:
         """Hold back capture writers of every process (SQLite); a no-op on PostgreSQL."""
         return self._writers or contextlib.nullcontext()
-
-    def writers_lock_of_its_own(self) -> ContextManager:
-        """The same lock for another thread of this process (the pruner), through a
-        descriptor of its own: sharing ours, flock would let both in at once."""
-        if self._writers is None:
-            return contextlib.nullcontext()
-        return WritersLock(self.engine.url.database)
 
     def _connection(self):
         """The writer connection, through the engine so its connect hooks apply."""

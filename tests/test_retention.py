@@ -71,7 +71,7 @@ def test_each_delete_batch_holds_the_capture_writers_lock(app, client, monkeypat
             return False
 
     store = writer.capture_store(app)
-    monkeypatch.setattr(store, "writers_lock_of_its_own", Recording)
+    monkeypatch.setattr(store, "writers", Recording)
     monkeypatch.setattr(retention, "DELETE_BATCH", 3)
     pruner = retention.Pruner(app, keep=2)
     with app.app_context():
@@ -82,8 +82,8 @@ def test_each_delete_batch_holds_the_capture_writers_lock(app, client, monkeypat
 
 
 def test_the_pruner_waits_for_a_capture_commit_of_its_own_process(sqlite_app):
-    """Its lock has a descriptor of its own: through the capture store's, flock would
-    let it in while a capture leader of the same process holds the lock."""
+    """The writers' lock holds back this process's threads too, not only other processes
+    (flock alone would let the pruner in beside a capture leader of its process)."""
     from inspector import writer
 
     client = sqlite_app.test_client()

@@ -73,10 +73,8 @@ def test_group_commit_fails_only_the_row_that_cannot_be_written():
     assert isinstance(outcomes[2], ValueError)
 
 
-def test_writers_lock_excludes_threads_of_one_process(tmp_path):
-    """Each holder has its own descriptor: flock would let two threads sharing one both in."""
-    database = str(tmp_path / "inspector.db")
-    first, second = WritersLock(database), WritersLock(database)
+def _excludes(first: WritersLock, second: WritersLock) -> list[str]:
+    """What happens when a thread takes `second` while this one holds `first`."""
     order = []
 
     def other():
@@ -89,9 +87,23 @@ def test_writers_lock_excludes_threads_of_one_process(tmp_path):
         time.sleep(0.2)
         order.append("first released")
     thread.join(5)
-    assert order == ["first released", "second"]
-    first.close()
-    second.close()
+    return order
+
+
+def test_writers_lock_excludes_threads_sharing_it(tmp_path):
+    """flock alone would let two threads sharing one descriptor both in."""
+    shared = WritersLock(str(tmp_path / "inspector.db"))
+    assert _excludes(shared, shared) == ["first released", "second"]
+    shared.close()
+
+
+def test_writers_lock_excludes_other_holders_of_the_file(tmp_path):
+    """Another process's lock is another descriptor of the same file."""
+    database = str(tmp_path / "inspector.db")
+    mine, theirs = WritersLock(database), WritersLock(database)
+    assert _excludes(mine, theirs) == ["first released", "second"]
+    mine.close()
+    theirs.close()
 
 
 def _wal_store(tmp_path):
@@ -110,15 +122,14 @@ def _wal_bytes_under_steady_load(tmp_path, commits: int = 3000) -> int:
     back to back."""
     conn, engine = _wal_store(tmp_path)
     database = str(tmp_path / "inspector.db")
-    checkpointer = Checkpointer(engine, on_disk=True)
+    writers = WritersLock(database)
+    checkpointer = Checkpointer(engine, writers)
     done = threading.Event()
 
     def write():
-        writers = WritersLock(database)
         for _ in range(commits):
             with writers:
                 conn.execute("INSERT INTO rows (body) VALUES (randomblob(6000))")
-        writers.close()
         done.set()
 
     def read():
@@ -139,6 +150,7 @@ def _wal_bytes_under_steady_load(tmp_path, commits: int = 3000) -> int:
         thread.join(10)
     assert conn.execute("SELECT count(*) FROM rows").fetchone()[0] == commits
     checkpointer.close()
+    writers.close()
     engine.dispose()
     conn.close()
     return largest
@@ -159,7 +171,7 @@ def test_checkpointer_keeps_the_wal_short_under_steady_writes(tmp_path, monkeypa
 def test_checkpointer_truncates_a_wal_that_grew_huge(tmp_path, monkeypatch):
     conn, engine = _wal_store(tmp_path)
     wal = tmp_path / "inspector.db-wal"
-    checkpointer = Checkpointer(engine, on_disk=True)
+    checkpointer = Checkpointer(engine, WritersLock(str(tmp_path / "inspector.db")))
     for _ in range(100):
         conn.execute("INSERT INTO rows (body) VALUES (randomblob(6000))")
     monkeypatch.setattr(Checkpointer, "RESTART_BYTES", 64 * 1024)
@@ -176,7 +188,7 @@ def test_checkpointer_truncates_a_wal_that_grew_huge(tmp_path, monkeypatch):
 def test_checkpointer_thread_runs_after_rows_and_stops_when_closed(tmp_path, monkeypatch):
     conn, engine = _wal_store(tmp_path)
     monkeypatch.setattr(Checkpointer, "ROWS", 10)
-    checkpointer = Checkpointer(engine, on_disk=True)
+    checkpointer = Checkpointer(engine, None)
     ran = threading.Event()
     monkeypatch.setattr(checkpointer, "checkpoint", ran.set)
     checkpointer.written(3)
