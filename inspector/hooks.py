@@ -18,7 +18,8 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wsgi import get_content_length, get_input_stream
 
 from . import autoforward, retention, writer
-from .capture import Arrival, EndpointConfig, record, rejected_record
+from .capture import Arrival, record, rejected_record
+from .capture_settings import Settings
 from .wire import request_headers
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,9 @@ PREFIX = "/hooks/"
 BODILESS = (204, 304)  # statuses an endpoint may answer with that carry no body
 TOKEN_CHARS = re.compile(r"[A-Za-z0-9_-]{1,128}")
 READ_CHUNK = 64 * 1024
+# Each retry follows a change of the endpoint's settings between reading them and
+# the commit; three in a row would take a burst of edits in that millisecond.
+SETTINGS_RETRIES = 3
 
 
 class BodyProblem(NamedTuple):
@@ -106,6 +110,9 @@ def _json(**fields) -> bytes:
     return json.dumps(fields, separators=(",", ":"), sort_keys=True).encode() + b"\n"
 
 
+_NO_ENDPOINT = Answer(404, _json(error="No endpoint has this capture URL."))
+
+
 class CaptureApp:
     """WSGI middleware: serves capture URLs itself and hands every other path to Flask."""
 
@@ -134,13 +141,10 @@ class CaptureApp:
 
     def capture(self, environ: dict, token: str) -> Answer:
         """Store the request byte-exact, check its signature, answer as configured."""
-        found = writer.capture_store(self.app).endpoint(token) if token else None
-        if found is None:
+        settings = self._settings(token)
+        if settings is None:
             request_headers(environ)  # forget this request's raw headers
-            return Answer(404, _json(error="No endpoint has this capture URL."))
-        endpoint_id, secrets, header, status = found
-        endpoint = EndpointConfig(endpoint_id, tuple(json.loads(secrets) if secrets else ()),
-                                  header)
+            return _NO_ENDPOINT
         body, problem = read_body(environ, self.app.config["MAX_BODY_BYTES"])
         arrival = Arrival(
             method=environ.get("REQUEST_METHOD", ""),
@@ -151,18 +155,36 @@ class CaptureApp:
             content_type=environ.get("CONTENT_TYPE", ""),
             remote_addr=environ.get("REMOTE_ADDR") or "",
         )
+        for _ in range(SETTINGS_RETRIES):
+            try:
+                return self._record(arrival, settings, problem)
+            except writer.EndpointChanged:
+                settings = self._settings(token, fresh=True)
+                if settings is None:  # deleted while the request was arriving
+                    return _NO_ENDPOINT
+        raise RuntimeError(f"the endpoint's settings changed {SETTINGS_RETRIES} times "
+                           "while one request was being stored")
+
+    def _settings(self, token: str, fresh: bool = False) -> Settings | None:
+        """The endpoint's capture settings, None for a token no endpoint has."""
+        return writer.capture_store(self.app).settings.get(token, fresh) if token else None
+
+    def _record(self, arrival: Arrival, settings: Settings,
+                problem: BodyProblem | None) -> Answer:
+        """Verify and store the request under these settings; the sender's answer."""
         if problem is not None:
-            request_id = self._store(rejected_record(arrival, endpoint, problem.size,
-                                                     problem.reason))
+            request_id = self._store(rejected_record(arrival, settings.endpoint, problem.size,
+                                                     problem.reason), settings)
             return Answer(problem.status, _json(error=problem.message, id=request_id), request_id)
-        request_id = self._store(record(arrival, endpoint))
+        request_id = self._store(record(arrival, settings.endpoint), settings)
+        status = settings.response_status
         body = b"" if status in BODILESS else b'{"id":%d,"ok":true}\n' % request_id
         return Answer(status, body, request_id)
 
-    def _store(self, values: dict) -> int:
+    def _store(self, values: dict, settings: Settings) -> int:
         """Commit the row (group-committed with concurrent captures); only then may the
         sender be told it was received."""
-        request_id = writer.store(self.app, values)
+        request_id = writer.store(self.app, {**values, **settings.still_current()})
         retention.pruner(self.app).touch(values["endpoint_id"])
         if not self.app.testing:
             # The coordinator starts with the first request a process serves, and a

@@ -1,7 +1,8 @@
 """The capture path's database work: driver-level statements and group commit.
 
-Capture is the hot path, so it skips the ORM: one prepared SELECT to find the
-endpoint and one INSERT per request, on connections kept for the purpose.
+Capture is the hot path, so it skips the ORM: one INSERT per request, on
+connections kept for the purpose, and a SELECT of the endpoint's settings only
+when this process has not read them yet (capture_settings.py).
 
 A request is acknowledged only after its row is committed, but requests that
 arrive while a commit is running need not wait for one commit each. The first
@@ -28,6 +29,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from . import live
+from .capture_settings import SettingsCache
 from .models import db
 from .sqlite_wal import Checkpointer, WritersLock
 
@@ -36,20 +38,25 @@ COLUMNS = ("endpoint_id", "received_at", "method", "path", "query", "headers", "
            "event_type", "event_known", "resource_type", "resource_id", "signature_status",
            "signature")
 # duplicate_of is computed in the statement: the earliest row of the endpoint with the
-# same event id, seeing rows of earlier requests in the same batch too.
-_INSERT = ("INSERT INTO captured_requests ({columns}, duplicate_of) VALUES ({values}, "
+# same event id, seeing rows of earlier requests in the same batch too. The row is
+# only inserted while the endpoint still has the settings capture used to verify it
+# (capture_settings.py): otherwise the statement inserts nothing and capture retries.
+_INSERT = ("INSERT INTO captured_requests ({columns}, duplicate_of) SELECT {values}, "
            "(SELECT min(id) FROM captured_requests WHERE endpoint_id = {p}endpoint_id{s} "
-           "AND event_id = {p}duplicate_key{s}))")
+           "AND event_id = {p}duplicate_key{s}) "
+           "WHERE EXISTS (SELECT 1 FROM endpoints WHERE id = {p}endpoint_id{s} "
+           "AND token = {p}seen_token{s} AND {secrets} = {p}seen_secrets{s} "
+           "AND signature_header = {p}seen_header{s} AND response_status = {p}seen_status{s})")
 
 
-def _insert_sql(prefix: str, suffix: str) -> str:
+def _insert_sql(prefix: str, suffix: str, secrets: str) -> str:
     """The INSERT in one driver's named-parameter style."""
-    return _INSERT.format(columns=", ".join(COLUMNS), p=prefix, s=suffix,
+    return _INSERT.format(columns=", ".join(COLUMNS), p=prefix, s=suffix, secrets=secrets,
                           values=", ".join(f"{prefix}{c}{suffix}" for c in COLUMNS))
 
 
-SQLITE_INSERT = _insert_sql(":", "")
-POSTGRES_INSERT = _insert_sql("%(", ")s") + " RETURNING id"
+SQLITE_INSERT = _insert_sql(":", "", "secrets")
+POSTGRES_INSERT = _insert_sql("%(", ")s", "secrets::text") + " RETURNING id"
 # Once per endpoint and batch: pg_notify in the INSERT itself costs ~0.8 ms a row.
 POSTGRES_NOTIFY = "SELECT pg_notify(%s, %s)"
 SQLITE_ENDPOINT = ("SELECT id, secrets, signature_header, response_status FROM endpoints"
@@ -75,6 +82,11 @@ def _params(values: dict[str, Any], sqlite: bool) -> dict[str, Any]:
     return params
 
 
+class EndpointChanged(Exception):
+    """The row was not stored: its endpoint's settings changed, or the endpoint was
+    deleted, after capture read them. Capture reads them again and retries."""
+
+
 class _Pending:
     """One row waiting for a commit, and what became of it."""
 
@@ -90,7 +102,8 @@ class _Pending:
 
 
 class GroupCommit:
-    """Leader/follower group commit of rows through one `write(rows) -> ids` function."""
+    """Leader/follower group commit of rows through one `write(rows) -> ids` function;
+    an id of None means the row's endpoint changed (EndpointChanged)."""
 
     def __init__(self, write: Callable[[list[dict]], list[int]]):
         self._write = write
@@ -140,6 +153,8 @@ class GroupCommit:
         try:
             ids = self._write([item.values for item in batch])
             for item, request_id in zip(batch, ids):
+                if request_id is None:
+                    item.error = EndpointChanged()
                 item.id = request_id
         except Exception as exc:  # noqa: BLE001 - handed to the request it belongs to
             if len(batch) == 1:
@@ -167,6 +182,7 @@ class CaptureStore:
         self._lock = threading.Lock()
         self.group = GroupCommit(self._write_sqlite if self.sqlite else self._write_postgres)
         self.checkpointer = Checkpointer(engine, self._writers) if self.sqlite else None
+        self.settings = SettingsCache(self.endpoint)
 
     # -- finding the endpoint ------------------------------------------------
 
@@ -261,7 +277,7 @@ class CaptureStore:
                 ids = []
                 for row in params:
                     cursor.execute(SQLITE_INSERT, row)
-                    ids.append(cursor.lastrowid)
+                    ids.append(cursor.lastrowid if cursor.rowcount == 1 else None)
                 conn.commit()
             except BaseException:
                 self._rollback(conn)
@@ -276,17 +292,19 @@ class CaptureStore:
             cursor = conn.cursor()
             if len(rows) == 1:
                 cursor.execute(POSTGRES_INSERT, _params(rows[0], sqlite=False))
-                ids = [cursor.fetchone()[0]]
+                found = [cursor.fetchone()]
             else:
                 # One pipelined round trip for the batch; each INSERT still sees the
                 # rows before it (duplicate_of), as they run in order.
                 cursor.executemany(POSTGRES_INSERT,
                                    [_params(values, sqlite=False) for values in rows],
                                    returning=True)
-                ids = [cursor.fetchone()[0]]
+                found = [cursor.fetchone()]
                 while cursor.nextset():
-                    ids.append(cursor.fetchone()[0])
-            for endpoint_id in dict.fromkeys(values["endpoint_id"] for values in rows):
+                    found.append(cursor.fetchone())
+            ids = [row[0] if row else None for row in found]  # no row: endpoint changed
+            stored = (values for values, request_id in zip(rows, ids) if request_id is not None)
+            for endpoint_id in dict.fromkeys(values["endpoint_id"] for values in stored):
                 cursor.execute(POSTGRES_NOTIFY, (live.CHANNEL, str(endpoint_id)))
             conn.commit()
         except BaseException:

@@ -8,7 +8,7 @@ import time
 import sqlalchemy as sa
 
 from inspector.sqlite_wal import Checkpointer, WritersLock
-from inspector.writer import GroupCommit
+from inspector.writer import EndpointChanged, GroupCommit
 
 
 def test_group_commit_batches_concurrent_rows_and_answers_each_with_its_id():
@@ -38,16 +38,16 @@ def test_group_commit_batches_concurrent_rows_and_answers_each_with_its_id():
     assert batches[0] == 1 and len(batches) < 20  # the waiting rows shared commits
 
 
-def test_group_commit_fails_only_the_row_that_cannot_be_written():
+def _batch_with_one_bad_row(write_rows) -> tuple[list[int], dict[int, object]]:
+    """Row 0 commits alone while rows 1-3 queue up as one batch; row 2 is bad.
+    `write_rows(rows)` writes a batch. Returns the batch sizes and each row's outcome."""
     gate, sizes = threading.Event(), []
 
     def write(rows):
         if not sizes:
             gate.wait(5)
         sizes.append(len(rows))
-        if any(row["bad"] for row in rows):
-            raise ValueError("bad row")
-        return [row["n"] for row in rows]
+        return write_rows(rows)
 
     group = GroupCommit(write)
     outcomes: dict[int, object] = {}
@@ -55,7 +55,7 @@ def test_group_commit_fails_only_the_row_that_cannot_be_written():
     def store(n, bad=False):
         try:
             outcomes[n] = group.store({"n": n, "bad": bad})
-        except ValueError as exc:
+        except Exception as exc:  # noqa: BLE001 - the outcome under test
             outcomes[n] = exc
 
     first = threading.Thread(target=store, args=(0,))
@@ -68,9 +68,27 @@ def test_group_commit_fails_only_the_row_that_cannot_be_written():
     gate.set()
     for thread in [first, *others]:
         thread.join(5)
+    return sizes, outcomes
+
+
+def test_group_commit_fails_only_the_row_that_cannot_be_written():
+    def write(rows):
+        if any(row["bad"] for row in rows):
+            raise ValueError("bad row")
+        return [row["n"] for row in rows]
+
+    sizes, outcomes = _batch_with_one_bad_row(write)
     assert sizes[:2] == [1, 3]  # the batch of three failed as a whole, then row by row
     assert outcomes[0] == 0 and outcomes[1] == 1 and outcomes[3] == 3
     assert isinstance(outcomes[2], ValueError)
+
+
+def test_group_commit_fails_only_the_row_whose_endpoint_changed():
+    sizes, outcomes = _batch_with_one_bad_row(
+        lambda rows: [None if row["bad"] else row["n"] for row in rows])  # None: not inserted
+    assert sizes == [1, 3]  # one commit for the three: the others are not written again
+    assert outcomes[0] == 0 and outcomes[1] == 1 and outcomes[3] == 3
+    assert isinstance(outcomes[2], EndpointChanged)
 
 
 def _excludes(first: WritersLock, second: WritersLock) -> list[str]:
