@@ -23,7 +23,7 @@ import os
 import sqlite3
 import threading
 from datetime import datetime, timezone
-from typing import Any, Callable, ContextManager, Optional
+from typing import Any, Callable, ContextManager, Iterable, Optional
 
 import sqlalchemy as sa
 from flask import Flask
@@ -57,12 +57,19 @@ def _insert_sql(prefix: str, suffix: str, secrets: str) -> str:
 
 SQLITE_INSERT = _insert_sql(":", "", "secrets")
 POSTGRES_INSERT = _insert_sql("%(", ")s", "secrets::text") + " RETURNING id"
-# Once per endpoint and batch: pg_notify in the INSERT itself costs ~0.8 ms a row.
-POSTGRES_NOTIFY = "SELECT pg_notify(%s, %s)"
 SQLITE_ENDPOINT = ("SELECT id, secrets, signature_header, response_status FROM endpoints"
                    " WHERE token = ?")
 POSTGRES_ENDPOINT = ("SELECT id, secrets::text, signature_header, response_status"
                      " FROM endpoints WHERE token = %s")
+
+
+def _notify_and_commit(endpoint_ids: Iterable[int]) -> str:
+    """One pg_notify per endpoint, then COMMIT: several statements, so they go in one
+    round trip (simple query protocol, hence literals: ids are ints, the channel ours).
+    Once per batch, not per row: pg_notify in the INSERT cost ~0.8 ms a row."""
+    notify = "".join(f"SELECT pg_notify('{live.CHANNEL}', '{int(endpoint_id)}'); "
+                     for endpoint_id in dict.fromkeys(endpoint_ids))
+    return notify + "COMMIT"
 
 
 def _params(values: dict[str, Any], sqlite: bool) -> dict[str, Any]:
@@ -304,9 +311,7 @@ class CaptureStore:
                     found.append(cursor.fetchone())
             ids = [row[0] if row else None for row in found]  # no row: endpoint changed
             stored = (values for values, request_id in zip(rows, ids) if request_id is not None)
-            for endpoint_id in dict.fromkeys(values["endpoint_id"] for values in stored):
-                cursor.execute(POSTGRES_NOTIFY, (live.CHANNEL, str(endpoint_id)))
-            conn.commit()
+            cursor.execute(_notify_and_commit(values["endpoint_id"] for values in stored))
         except BaseException:
             self._rollback(conn)
             raise

@@ -108,3 +108,21 @@ def test_the_cache_keeps_only_endpoints_that_exist_and_is_bounded():
     cache.get("t0")
     assert reads.count("t0") == 2
     assert cache.get("t0", fresh=True) and reads.count("t0") == 3
+
+
+@pytest.mark.parametrize("app", ["postgresql"], indirect=True)
+def test_each_commit_notifies_the_listeners_of_its_endpoints(app, client, endpoint, elsewhere):
+    """Streams of other servers wake on this notification rather than on their poll."""
+    import psycopg
+
+    from inspector import live
+
+    url = sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"]).set(drivername="postgresql")
+    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f"LISTEN {live.CHANNEL}")
+        assert _post(client, endpoint["token"], OLD).status_code == 200
+        with elsewhere.connect() as other:
+            endpoint_id = other.execute(sa.text("SELECT id FROM endpoints WHERE token = :t"),
+                                        {"t": endpoint["token"]}).scalar_one()
+        payloads = [note.payload for note in conn.notifies(timeout=2, stop_after=1)]
+    assert payloads == [str(endpoint_id)]
