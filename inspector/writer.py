@@ -38,25 +38,36 @@ COLUMNS = ("endpoint_id", "received_at", "method", "path", "query", "headers", "
            "event_type", "event_known", "resource_type", "resource_id", "signature_status",
            "signature")
 # duplicate_of is computed in the statement: the earliest row of the endpoint with the
-# same event id, seeing rows of earlier requests in the same batch too. The row is
-# only inserted while the endpoint still has the settings capture used to verify it
-# (capture_settings.py): otherwise the statement inserts nothing and capture retries.
-_INSERT = ("INSERT INTO captured_requests ({columns}, duplicate_of) SELECT {values}, "
-           "(SELECT min(id) FROM captured_requests WHERE endpoint_id = {p}endpoint_id{s} "
-           "AND event_id = {p}duplicate_key{s}) "
-           "WHERE EXISTS (SELECT 1 FROM endpoints WHERE id = {p}endpoint_id{s} "
-           "AND token = {p}seen_token{s} AND {secrets} = {p}seen_secrets{s} "
-           "AND signature_header = {p}seen_header{s} AND response_status = {p}seen_status{s})")
+# same event id, seeing rows of earlier requests in the same batch too.
+_DUPLICATE_OF = ("(SELECT min(id) FROM captured_requests WHERE endpoint_id = {p}endpoint_id{s}"
+                 " AND event_id = {p}duplicate_key{s})")
+# A row is only stored while its endpoint still has the settings capture verified it
+# with (capture_settings.py); otherwise nothing is inserted and capture retries.
+_SETTINGS_CURRENT = ("EXISTS (SELECT 1 FROM endpoints WHERE id = {p}endpoint_id{s}"
+                     " AND token = {p}seen_token{s} AND {secrets} = {p}seen_secrets{s}"
+                     " AND signature_header = {p}seen_header{s}"
+                     " AND response_status = {p}seen_status{s})")
+SETTINGS_PARAMS = ("endpoint_id", "seen_token", "seen_secrets", "seen_header", "seen_status")
 
 
-def _insert_sql(prefix: str, suffix: str, secrets: str) -> str:
-    """The INSERT in one driver's named-parameter style."""
-    return _INSERT.format(columns=", ".join(COLUMNS), p=prefix, s=suffix, secrets=secrets,
-                          values=", ".join(f"{prefix}{c}{suffix}" for c in COLUMNS))
+def _sql(template: str, prefix: str, suffix: str, secrets: str = "secrets") -> str:
+    """A statement in one driver's named-parameter style."""
+    return template.format(
+        columns=", ".join(COLUMNS), values=", ".join(f"{prefix}{c}{suffix}" for c in COLUMNS),
+        duplicate_of=_DUPLICATE_OF.format(p=prefix, s=suffix),
+        current=_SETTINGS_CURRENT.format(p=prefix, s=suffix, secrets=secrets))
 
 
-SQLITE_INSERT = _insert_sql(":", "", "secrets")
-POSTGRES_INSERT = _insert_sql("%(", ")s", "secrets::text") + " RETURNING id"
+# SQLite checks the settings in a statement of its own: an INSERT whose SELECT reads
+# the table it fills (duplicate_of) copies the row into a temporary table first,
+# which doubled the memory a 25 MiB body takes. Under BEGIN IMMEDIATE nobody can
+# change the endpoint between the check and the INSERT.
+SQLITE_INSERT = _sql("INSERT INTO captured_requests ({columns}, duplicate_of)"
+                     " VALUES ({values}, {duplicate_of})", ":", "")
+SQLITE_SETTINGS_CURRENT = _sql("SELECT {current}", ":", "")
+POSTGRES_INSERT = _sql("INSERT INTO captured_requests ({columns}, duplicate_of)"
+                       " SELECT {values}, {duplicate_of} WHERE {current} RETURNING id",
+                       "%(", ")s", secrets="secrets::text")
 SQLITE_ENDPOINT = ("SELECT id, secrets, signature_header, response_status FROM endpoints"
                    " WHERE token = ?")
 POSTGRES_ENDPOINT = ("SELECT id, secrets::text, signature_header, response_status"
@@ -281,10 +292,17 @@ class CaptureStore:
             try:
                 cursor = conn.cursor()
                 cursor.execute("BEGIN IMMEDIATE")
-                ids = []
+                ids, current = [], {}
                 for row in params:
+                    settings = tuple(row[name] for name in SETTINGS_PARAMS)
+                    if settings not in current:  # once per endpoint and batch
+                        current[settings] = cursor.execute(SQLITE_SETTINGS_CURRENT,
+                                                           row).fetchone()[0]
+                    if not current[settings]:
+                        ids.append(None)  # the endpoint changed: EndpointChanged
+                        continue
                     cursor.execute(SQLITE_INSERT, row)
-                    ids.append(cursor.lastrowid if cursor.rowcount == 1 else None)
+                    ids.append(cursor.lastrowid)
                 conn.commit()
             except BaseException:
                 self._rollback(conn)
