@@ -4,9 +4,10 @@ Each server process has one `Hub`. Streams wait on it and, when woken, read
 what is new from the database, so a request captured by any worker or any
 process sharing the database reaches every stream:
 
-* SQLite: one watcher thread per process polls `PRAGMA data_version` (a
-  counter in shared memory, no table read) every few milliseconds while at
-  least one stream is open.
+* SQLite: one watcher thread per process reads `PRAGMA data_version` (a
+  counter in shared memory, no table read) each time a file of the database
+  is written (inotify; a poll every few milliseconds where that is missing),
+  while at least one stream is open.
 * PostgreSQL: the capture transaction sends `pg_notify`; one listener
   connection per process wakes the streams of that endpoint.
 
@@ -20,6 +21,7 @@ is then final, and resuming after the last id it sent skips nothing.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -29,13 +31,15 @@ from typing import Callable, Iterable, Iterator, Optional
 import sqlalchemy as sa
 from flask import Flask
 
+from . import file_changes
 from .models import CapturedRequest, db
 from .queries import WITHOUT_BODY
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "inspector_requests"
-SQLITE_POLL_SECONDS = 0.004
+SQLITE_POLL_SECONDS = 0.004  # without inotify
+SQLITE_RECHECK_SECONDS = 0.25  # with it: a commit wakes the watcher, this is a safety net
 BATCH = 200
 
 
@@ -134,19 +138,30 @@ class Hub:
                 self._cond.wait()
 
     def _watch_sqlite(self, path: str) -> None:
-        """Poll the cheap commit counter; any change by another connection wakes streams."""
+        """Read the cheap commit counter whenever the database's files are written
+        (polling where inotify is missing); a change by another connection wakes streams."""
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        changes = file_changes.watch(os.path.dirname(os.path.abspath(path)))
         try:
             last = conn.execute("PRAGMA data_version").fetchone()[0]
+            timeout = SQLITE_RECHECK_SECONDS
             while True:
                 self._idle()
-                time.sleep(SQLITE_POLL_SECONDS)
+                if changes is None:
+                    time.sleep(SQLITE_POLL_SECONDS)
+                else:
+                    # The WAL is written before its commit is visible, so a wake-up
+                    # is followed by one more look a poll's length later.
+                    woke = changes.wait(timeout)
+                    timeout = SQLITE_POLL_SECONDS if woke else SQLITE_RECHECK_SECONDS
                 current = conn.execute("PRAGMA data_version").fetchone()[0]
                 if current != last:
                     last = current
                     self.notify()
         finally:
             conn.close()
+            if changes is not None:
+                changes.close()
 
     def _watch_postgres(self, url: sa.URL) -> None:
         """LISTEN on the channel the capture transaction notifies."""
