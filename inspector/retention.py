@@ -9,13 +9,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from typing import ContextManager, Optional
+from typing import Optional
 
 import sqlalchemy as sa
 from flask import Flask
 
 from .models import CapturedRequest, Resend, db
-from .writer import capture_store
+from .writer import CaptureStore, capture_store
 
 log = logging.getLogger(__name__)
 INTERVAL_SECONDS = 1.0
@@ -23,14 +23,14 @@ INTERVAL_SECONDS = 1.0
 DELETE_BATCH = 500
 
 
-def prune_endpoint(endpoint_id: int, keep: int,
-                   writers: ContextManager = contextlib.nullcontext()) -> int:
+def prune_endpoint(endpoint_id: int, keep: int, store: Optional[CaptureStore] = None) -> int:
     """Delete all but the newest `keep` requests of one endpoint; returns how many went.
 
     Deletes in batches so one huge backlog does not hold the write lock for long,
-    each batch inside `writers`: on SQLite the lock capture writers queue on, so
-    they are woken the moment a batch commits instead of sleeping in SQLite's busy
-    handler (which backs off up to 100 ms a try, and made captures wait 800 ms).
+    each batch inside the capture store's writers' lock (SQLite): capture writers
+    queue on it, so they are woken the moment a batch commits instead of sleeping
+    in SQLite's busy handler (which backs off up to 100 ms a try, and made
+    captures wait 800 ms).
     """
     if keep <= 0:
         return 0
@@ -48,11 +48,14 @@ def prune_endpoint(endpoint_id: int, keep: int,
         if not ids:
             return removed
         db.session.commit()  # end the read before queuing for the writers' lock
-        with writers:
-            db.session.execute(sa.delete(Resend).where(Resend.request_id.in_(ids)))
-            removed += db.session.execute(
-                sa.delete(CapturedRequest).where(CapturedRequest.id.in_(ids))).rowcount
-            db.session.commit()
+        with store.writers() if store else contextlib.nullcontext():
+            if store is not None and store.sqlite:
+                removed += store.delete_requests(ids)
+            else:
+                db.session.execute(sa.delete(Resend).where(Resend.request_id.in_(ids)))
+                removed += db.session.execute(
+                    sa.delete(CapturedRequest).where(CapturedRequest.id.in_(ids))).rowcount
+                db.session.commit()
 
 
 class Pruner:
@@ -87,10 +90,10 @@ class Pruner:
         with self._lock:
             touched, self._touched = self._touched, set()
         removed = 0
-        writers = capture_store(self.app).writers()
+        store = capture_store(self.app)
         with self.app.app_context():
             for endpoint_id in sorted(touched):
-                removed += prune_endpoint(endpoint_id, self.keep, writers)
+                removed += prune_endpoint(endpoint_id, self.keep, store)
             db.session.remove()
         return removed
 

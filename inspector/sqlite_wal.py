@@ -94,7 +94,7 @@ class Checkpointer:
         self._closed = False
 
     def written(self, rows: int) -> None:
-        """Capture committed `rows` rows."""
+        """`rows` rows were committed (captured, or deleted by retention)."""
         self._rows += rows
         if self._thread is None or not self._thread.is_alive():
             with self._lock:

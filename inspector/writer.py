@@ -287,8 +287,8 @@ class CaptureStore:
         woken the moment it is free.
         """
         params = [_params(values, sqlite=True) for values in rows]
-        conn = self._connection()
         with self.writers():
+            conn = self._connection()  # under the lock: retention uses it too
             try:
                 cursor = conn.cursor()
                 cursor.execute("BEGIN IMMEDIATE")
@@ -309,6 +309,27 @@ class CaptureStore:
                 raise
         self.checkpointer.written(len(rows))
         return ids
+
+    def delete_requests(self, ids: list[int]) -> int:
+        """Retention's delete of captured requests (and their resends) on SQLite; the
+        caller holds writers(). Through the writer connection, whose commits never
+        checkpoint: a session's commit ran SQLite's automatic checkpoint, fsync and
+        all, after nearly every batch (under load the WAL is always past its 1,000
+        pages) while every capture waited on the lock. The Checkpointer is told."""
+        conn = self._connection()
+        marks = ", ".join("?" * len(ids))
+        try:
+            cursor = conn.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            cursor.execute(f"DELETE FROM resends WHERE request_id IN ({marks})", ids)
+            cursor.execute(f"DELETE FROM captured_requests WHERE id IN ({marks})", ids)
+            removed = cursor.rowcount
+            conn.commit()
+        except BaseException:
+            self._rollback(conn)
+            raise
+        self.checkpointer.written(removed)
+        return removed
 
     def _write_postgres(self, rows: list[dict]) -> list[int]:
         """One transaction; its pg_notify calls are delivered when it commits."""

@@ -101,3 +101,33 @@ def test_the_pruner_waits_for_a_capture_commit_of_its_own_process(sqlite_app):
     thread.join(5)
     assert removed == [4]
     pruner.stop()
+
+
+def test_pruning_commits_leave_checkpoints_to_the_checkpointer(tmp_path, monkeypatch):
+    """A checkpoint inside a pruning commit ran while every capture waited on the writers'
+    lock: the deletes must only add to the WAL, and tell the Checkpointer instead."""
+    from flask_migrate import upgrade
+
+    from inspector import sqlite_wal
+    from tests.conftest import make_app
+
+    told = []
+    monkeypatch.setattr(sqlite_wal.Checkpointer, "written",
+                        lambda self, rows: told.append(rows))
+    app = make_app({"DATA_DIR": str(tmp_path), "TESTING": True, "SECRET_KEY": "k"})
+    with app.app_context():
+        upgrade()
+    client = app.test_client()
+    token = client.post("/api/endpoints", json={}).json["token"]
+    capture(client, token, 300)  # one commit each: the WAL is well past SQLite's 1,000 pages
+    database = tmp_path / "inspector.db"
+    before = database.stat().st_mtime_ns, database.stat().st_size
+    pruner = retention.Pruner(app, keep=10)
+    with app.app_context():
+        pruner._touched.add(db.session.scalar(sa.select(Endpoint.id).where(Endpoint.token == token)))
+    assert pruner.run_once() == 290
+    assert (database.stat().st_mtime_ns, database.stat().st_size) == before  # no checkpoint
+    assert told[-1] == 290 and sum(told) == 300 + 290
+    pruner.stop()
+    with app.app_context():
+        db.engine.dispose()  # closes the capture store too
