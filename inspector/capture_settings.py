@@ -2,13 +2,12 @@
 
 Reading the endpoint row before every capture cost about a tenth of each
 capture's CPU under load: a query, and the hand-overs of the interpreter lock
-around it.
-So each process keeps the settings it read, and nothing has to invalidate
-them: the INSERT of every captured row re-checks them against the endpoint's
-row in the same statement (see writer.py), and stores nothing when they no
-longer match. Capture then reads them afresh and records the request again,
-so a row is only ever stored with the verdict of the settings current when it
-was committed, whichever process or server changed them.
+around it. So each process keeps the settings it read, and nothing has to
+invalidate them: the transaction that stores a captured row re-checks them
+against the endpoint's row (writer.py), and stores nothing when they no longer
+match. Capture then reads them afresh and records the request again, so a row
+is only ever stored with the verdict of the settings current when it was
+committed, whichever process or server changed them.
 """
 from __future__ import annotations
 
