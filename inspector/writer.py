@@ -47,7 +47,7 @@ _SETTINGS_CURRENT = ("EXISTS (SELECT 1 FROM endpoints WHERE id = {p}endpoint_id{
                      " AND token = {p}seen_token{s} AND {secrets} = {p}seen_secrets{s}"
                      " AND signature_header = {p}seen_header{s}"
                      " AND response_status = {p}seen_status{s})")
-SETTINGS_PARAMS = ("endpoint_id", "seen_token", "seen_secrets", "seen_header", "seen_status")
+SEEN_PARAMS = ("seen_token", "seen_secrets", "seen_header", "seen_status")
 
 
 def _sql(template: str, prefix: str, suffix: str, secrets: str = "secrets") -> str:
@@ -58,13 +58,14 @@ def _sql(template: str, prefix: str, suffix: str, secrets: str = "secrets") -> s
         current=_SETTINGS_CURRENT.format(p=prefix, s=suffix, secrets=secrets))
 
 
-# SQLite checks the settings in a statement of its own: an INSERT whose SELECT reads
-# the table it fills (duplicate_of) copies the row into a temporary table first,
-# which doubled the memory a 25 MiB body takes. Under BEGIN IMMEDIATE nobody can
-# change the endpoint between the check and the INSERT.
+# SQLite reads the settings of the batch's endpoints in a statement of their own: an
+# INSERT whose SELECT reads the table it fills (duplicate_of) copies the row into a
+# temporary table first, which doubled the memory a 25 MiB body takes. Under BEGIN
+# IMMEDIATE nobody can change an endpoint between that read and the INSERTs.
 SQLITE_INSERT = _sql("INSERT INTO captured_requests ({columns}, duplicate_of)"
                      " VALUES ({values}, {duplicate_of})", ":", "")
-SQLITE_SETTINGS_CURRENT = _sql("SELECT {current}", ":", "")
+SQLITE_SETTINGS = ("SELECT id, token, secrets, signature_header, response_status"
+                   " FROM endpoints WHERE id IN ({marks})")
 POSTGRES_INSERT = _sql("INSERT INTO captured_requests ({columns}, duplicate_of)"
                        " SELECT {values}, {duplicate_of} WHERE {current} RETURNING id",
                        "%(", ")s", secrets="secrets::text")
@@ -72,6 +73,15 @@ SQLITE_ENDPOINT = ("SELECT id, secrets, signature_header, response_status FROM e
                    " WHERE token = ?")
 POSTGRES_ENDPOINT = ("SELECT id, secrets::text, signature_header, response_status"
                      " FROM endpoints WHERE token = %s")
+
+
+def _sqlite_settings(cursor, endpoint_ids: set[int]) -> dict[int, tuple]:
+    """The settings of these endpoints as stored now, in the order of SEEN_PARAMS.
+    One query for the batch: each statement inside the writers' lock is another
+    hand-over of the interpreter lock while the other processes wait."""
+    ids = sorted(endpoint_ids)
+    rows = cursor.execute(SQLITE_SETTINGS.format(marks=", ".join("?" * len(ids))), ids)
+    return {row[0]: tuple(row[1:]) for row in rows.fetchall()}
 
 
 def _notify_and_commit(endpoint_ids: Iterable[int]) -> str:
@@ -292,13 +302,10 @@ class CaptureStore:
             try:
                 cursor = conn.cursor()
                 cursor.execute("BEGIN IMMEDIATE")
-                ids, current = [], {}
+                now = _sqlite_settings(cursor, {row["endpoint_id"] for row in params})
+                ids = []
                 for row in params:
-                    settings = tuple(row[name] for name in SETTINGS_PARAMS)
-                    if settings not in current:  # once per endpoint and batch
-                        current[settings] = cursor.execute(SQLITE_SETTINGS_CURRENT,
-                                                           row).fetchone()[0]
-                    if not current[settings]:
+                    if now.get(row["endpoint_id"]) != tuple(row[k] for k in SEEN_PARAMS):
                         ids.append(None)  # the endpoint changed: EndpointChanged
                         continue
                     cursor.execute(SQLITE_INSERT, row)
