@@ -6,7 +6,6 @@ between a webhook sender and its 2xx.
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 from typing import Optional
@@ -23,7 +22,7 @@ INTERVAL_SECONDS = 1.0
 DELETE_BATCH = 500
 
 
-def prune_endpoint(endpoint_id: int, keep: int, store: Optional[CaptureStore] = None) -> int:
+def prune_endpoint(endpoint_id: int, keep: int, store: CaptureStore) -> int:
     """Delete all but the newest `keep` requests of one endpoint; returns how many went.
 
     Deletes in batches so one huge backlog does not hold the write lock for long,
@@ -48,8 +47,8 @@ def prune_endpoint(endpoint_id: int, keep: int, store: Optional[CaptureStore] = 
         if not ids:
             return removed
         db.session.commit()  # end the read before queuing for the writers' lock
-        with store.writers() if store else contextlib.nullcontext():
-            if store is not None and store.sqlite:
+        with store.writers():
+            if store.sqlite:
                 removed += store.delete_requests(ids)
             else:
                 db.session.execute(sa.delete(Resend).where(Resend.request_id.in_(ids)))
