@@ -31,6 +31,7 @@ from flask import Flask
 from . import live
 from .capture_settings import SettingsCache
 from .models import db
+from .pg_statistics import StatisticsCheck
 from .sqlite_wal import Checkpointer, WritersLock
 
 COLUMNS = ("endpoint_id", "received_at", "method", "path", "query", "headers", "body",
@@ -210,6 +211,7 @@ class CaptureStore:
         self._lock = threading.Lock()
         self.group = GroupCommit(self._write_sqlite if self.sqlite else self._write_postgres)
         self.checkpointer = Checkpointer(engine, self._writers) if self.sqlite else None
+        self.statistics = None if self.sqlite else StatisticsCheck(engine)
         self.settings = SettingsCache(self.endpoint)
 
     # -- finding the endpoint ------------------------------------------------
@@ -361,6 +363,7 @@ class CaptureStore:
         except BaseException:
             self._rollback(conn)
             raise
+        self.statistics.written(len(rows))
         return ids
 
     def _rollback(self, conn) -> None:
