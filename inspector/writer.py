@@ -77,9 +77,9 @@ POSTGRES_ENDPOINT = ("SELECT id, secrets::text, signature_header, response_statu
 
 
 def _sqlite_settings(cursor, endpoint_ids: set[int]) -> dict[int, tuple]:
-    """The settings of these endpoints as stored now, in the order of SEEN_PARAMS.
-    One query for the batch: each statement inside the writers' lock is another
-    hand-over of the interpreter lock while the other processes wait."""
+    """The settings of these endpoints as stored now, in the order of SEEN_PARAMS:
+    one query for the batch, not one per endpoint, as it runs inside the writers'
+    lock that every process's captures queue on."""
     ids = sorted(endpoint_ids)
     rows = cursor.execute(SQLITE_SETTINGS.format(marks=", ".join("?" * len(ids))), ids)
     return {row[0]: tuple(row[1:]) for row in rows.fetchall()}
