@@ -112,15 +112,22 @@ def parse_id(raw: Optional[str], name: str) -> Optional[int]:
     return value
 
 
-def list_requests(endpoint_id: int, where: RequestFilter, before: Optional[int],
-                  limit: int) -> tuple[list[CapturedRequest], Optional[int]]:
-    """Newest first; returns the page and the `before` id of the next page (or None)."""
+def list_query(endpoint_id: int, where: RequestFilter, before: Optional[int],
+               limit: int) -> sa.Select:
+    """One page of the list, newest first, and one row more to tell if another follows.
+    The signature and event-type filters are checked on ix_captured_endpoint_list's
+    entries: only matching rows are read."""
     query = (sa.select(CapturedRequest).options(WITHOUT_BODY)
              .where(CapturedRequest.endpoint_id == endpoint_id))
     if before is not None:
         query = query.where(CapturedRequest.id < before)
-    query = where.apply(query).order_by(CapturedRequest.id.desc()).limit(limit + 1)
-    rows = db.session.scalars(query).all()
+    return where.apply(query).order_by(CapturedRequest.id.desc()).limit(limit + 1)
+
+
+def list_requests(endpoint_id: int, where: RequestFilter, before: Optional[int],
+                  limit: int) -> tuple[list[CapturedRequest], Optional[int]]:
+    """Newest first; returns the page and the `before` id of the next page (or None)."""
+    rows = db.session.scalars(list_query(endpoint_id, where, before, limit)).all()
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (rows[-1].id if more and rows else None)
