@@ -67,9 +67,15 @@ SQLITE_INSERT = _sql("INSERT INTO captured_requests ({columns}, duplicate_of)"
                      " VALUES ({values}, {duplicate_of})", ":", "")
 SQLITE_SETTINGS = ("SELECT id, token, secrets, signature_header, response_status"
                    " FROM endpoints WHERE id IN ({marks})")
-POSTGRES_INSERT = _sql("INSERT INTO captured_requests ({columns}, duplicate_of)"
-                       " SELECT {values}, {duplicate_of} WHERE {current} RETURNING id",
-                       "%(", ")s", secrets="secrets::text")
+_POSTGRES_ROW = _sql("INSERT INTO captured_requests ({columns}, duplicate_of)"
+                    " SELECT {values}, {duplicate_of} WHERE {current}",
+                    "%(", ")s", secrets="secrets::text")
+POSTGRES_INSERT = _POSTGRES_ROW + " RETURNING id"
+# A batch of one row is one statement on the autocommit writer connection: the row,
+# its notification (only if it was stored) and the commit in one round trip, where
+# BEGIN, INSERT and pg_notify + COMMIT took three.
+POSTGRES_STORE_ONE = (f"WITH stored AS ({_POSTGRES_ROW} RETURNING id, endpoint_id)"
+                      f" SELECT id, pg_notify('{live.CHANNEL}', endpoint_id::text) FROM stored")
 SQLITE_ENDPOINT = ("SELECT id, secrets, signature_header, response_status FROM endpoints"
                    " WHERE token = ?")
 POSTGRES_ENDPOINT = ("SELECT id, secrets::text, signature_header, response_status"
@@ -274,7 +280,10 @@ class CaptureStore:
             conn = self.engine.raw_connection()
             conn.detach()  # ours for good, not the pool's
             self._writer = conn
-            if self.sqlite:
+            if not self.sqlite:
+                conn.rollback()  # the pool's ping may have opened a transaction
+                conn.dbapi_connection.autocommit = True  # batches say BEGIN themselves
+            else:
                 # Checkpoints (two fsyncs each under synchronous=NORMAL) would run
                 # inside the commit of whichever batch crossed the threshold and stall
                 # every request waiting on it; the Checkpointer runs them instead.
@@ -346,9 +355,11 @@ class CaptureStore:
         try:
             cursor = conn.cursor()
             if len(rows) == 1:
-                cursor.execute(POSTGRES_INSERT, _params(rows[0], sqlite=False))
-                found = [cursor.fetchone()]
+                cursor.execute(POSTGRES_STORE_ONE, _params(rows[0], sqlite=False))
+                stored_one = cursor.fetchone()  # committed already (autocommit)
+                ids = [stored_one[0] if stored_one else None]  # no row: endpoint changed
             else:
+                cursor.execute("BEGIN")
                 # One pipelined round trip for the batch; each INSERT still sees the
                 # rows before it (duplicate_of), as they run in order.
                 cursor.executemany(POSTGRES_INSERT,
@@ -357,9 +368,10 @@ class CaptureStore:
                 found = [cursor.fetchone()]
                 while cursor.nextset():
                     found.append(cursor.fetchone())
-            ids = [row[0] if row else None for row in found]  # no row: endpoint changed
-            stored = (values for values, request_id in zip(rows, ids) if request_id is not None)
-            cursor.execute(_notify_and_commit(values["endpoint_id"] for values in stored))
+                ids = [row[0] if row else None for row in found]
+                stored = (values for values, request_id in zip(rows, ids)
+                          if request_id is not None)
+                cursor.execute(_notify_and_commit(values["endpoint_id"] for values in stored))
         except BaseException:
             self._rollback(conn)
             raise

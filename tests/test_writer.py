@@ -1,12 +1,16 @@
 """The capture write path: group commit, the SQLite writers' lock and WAL checkpoints."""
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
 
+import pytest
 import sqlalchemy as sa
 
+from inspector import live, writer
+from inspector.capture import Arrival, record
 from inspector.sqlite_wal import Checkpointer, WritersLock
 from inspector.writer import EndpointChanged, GroupCommit
 
@@ -89,6 +93,45 @@ def test_group_commit_fails_only_the_row_whose_endpoint_changed():
     assert sizes == [1, 3]  # one commit for the three: the others are not written again
     assert outcomes[0] == 0 and outcomes[1] == 1 and outcomes[3] == 3
     assert isinstance(outcomes[2], EndpointChanged)
+
+
+@pytest.mark.parametrize("app", ["postgresql"], indirect=True)
+def test_postgres_writes_batches_and_single_rows_and_notifies_for_stored_rows(app, client):
+    """A batch is one transaction (its rows see each other for duplicate_of); a single
+    row is one autocommit statement. Either way only stored rows notify listeners,
+    and the writer connection is left outside any transaction."""
+    import psycopg
+
+    tokens = [client.post("/api/endpoints", json={}).json["token"] for _ in range(3)]
+    store = writer.capture_store(app)
+    first, second, third = (store.settings.get(token) for token in tokens)
+
+    def row(settings, event_id: str, **changed) -> dict:
+        body = json.dumps({"id": event_id, "type": "message.created"}).encode()
+        arrival = Arrival("POST", "/", "", [("content-type", "application/json")], body,
+                          "application/json", "127.0.0.1")
+        return {**record(arrival, settings.endpoint), **settings.still_current(), **changed}
+
+    url = sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"]).set(drivername="postgresql")
+    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f"LISTEN {live.CHANNEL}")
+        # The middle row's endpoint "changed" after its settings were read.
+        batch = store._write_postgres([row(first, "evt_1"), row(second, "evt_2", seen_status=299),
+                                       row(first, "evt_1")])
+        single = store._write_postgres([row(third, "evt_3")])
+        lost = store._write_postgres([row(second, "evt_4", seen_status=299)])
+        notified = [note.payload for note in conn.notifies(timeout=1, stop_after=3)]
+    assert batch[1] is None and lost == [None]
+    assert batch[0] < batch[2] < single[0]
+    assert sorted(notified) == sorted(str(s.endpoint.id) for s in (first, third))
+    listed = client.get(f"/api/endpoints/{tokens[0]}/requests").json["requests"]
+    assert [(r["id"], r["duplicate_of"]) for r in listed] == [(batch[2], batch[0]), (batch[0], None)]
+    assert client.get(f"/api/endpoints/{tokens[1]}/requests").json["requests"] == []
+    with app.app_context():  # live.py orders streams by the txid a batch's rows share
+        txids = dict(writer.db.session.execute(sa.text(
+            "SELECT id, txid::text FROM captured_requests")).all())
+    assert txids[batch[0]] == txids[batch[2]] != txids[single[0]]
+    assert store._writer.dbapi_connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
 
 
 def _excludes(first: WritersLock, second: WritersLock) -> list[str]:
