@@ -131,6 +131,14 @@ def test_postgres_writes_batches_and_single_rows_and_notifies_for_stored_rows(ap
         txids = dict(writer.db.session.execute(sa.text(
             "SELECT id, txid::text FROM captured_requests")).all())
     assert txids[batch[0]] == txids[batch[2]] != txids[single[0]]
+    # A row the database refuses aborts its batch's pipeline; nothing of the batch is
+    # kept, and the connection is fit for the next batch (GroupCommit retries row by row).
+    with pytest.raises(psycopg.DataError):
+        store._write_postgres([row(first, "evt_5"), row(first, "evt_6", size="many")])
+    again = store._write_postgres([row(first, "evt_5"), row(first, "evt_6")])
+    assert None not in again and again[0] > single[0]
+    listed = client.get(f"/api/endpoints/{tokens[0]}/requests").json["requests"]
+    assert [r["id"] for r in listed] == [again[1], again[0], batch[2], batch[0]]
     assert store._writer.dbapi_connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
 
 
