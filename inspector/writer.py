@@ -23,7 +23,7 @@ import os
 import sqlite3
 import threading
 from datetime import datetime, timezone
-from typing import Any, Callable, ContextManager, Optional
+from typing import Any, Callable, ContextManager, Iterator, Optional
 
 import sqlalchemy as sa
 from flask import Flask
@@ -297,23 +297,18 @@ class CaptureStore:
         woken the moment it is free.
         """
         params = [_params(values, sqlite=True) for values in rows]
-        with self.writers():
-            conn = self._connection()  # under the lock: retention uses it too
-            try:
-                cursor = conn.cursor()
-                cursor.execute("BEGIN IMMEDIATE")
-                now = _sqlite_settings(cursor, {row["endpoint_id"] for row in params})
-                ids = []
-                for row in params:
-                    if now.get(row["endpoint_id"]) != tuple(row[k] for k in SEEN_PARAMS):
-                        ids.append(None)  # the endpoint changed: EndpointChanged
-                        continue
-                    cursor.execute(SQLITE_INSERT, row)
-                    ids.append(cursor.lastrowid)
-                conn.commit()
-            except BaseException:
-                self._rollback(conn)
-                raise
+        # The connection is taken under the lock: retention uses it too.
+        with self.writers(), self._transaction() as (conn, cursor):
+            cursor.execute("BEGIN IMMEDIATE")
+            now = _sqlite_settings(cursor, {row["endpoint_id"] for row in params})
+            ids = []
+            for row in params:
+                if now.get(row["endpoint_id"]) != tuple(row[k] for k in SEEN_PARAMS):
+                    ids.append(None)  # the endpoint changed: EndpointChanged
+                    continue
+                cursor.execute(SQLITE_INSERT, row)
+                ids.append(cursor.lastrowid)
+            conn.commit()
         self.checkpointer.written(len(rows))
         return ids
 
@@ -323,18 +318,13 @@ class CaptureStore:
         checkpoint: a session's commit ran SQLite's automatic checkpoint, fsync and
         all, after nearly every batch (under load the WAL is always past its 1,000
         pages) while every capture waited on the lock. The Checkpointer is told."""
-        conn = self._connection()
         marks = ", ".join("?" * len(ids))
-        try:
-            cursor = conn.cursor()
+        with self._transaction() as (conn, cursor):
             cursor.execute("BEGIN IMMEDIATE")
             cursor.execute(f"DELETE FROM resends WHERE request_id IN ({marks})", ids)
             cursor.execute(f"DELETE FROM captured_requests WHERE id IN ({marks})", ids)
             removed = cursor.rowcount
             conn.commit()
-        except BaseException:
-            self._rollback(conn)
-            raise
         self.checkpointer.written(removed)
         return removed
 
@@ -343,10 +333,8 @@ class CaptureStore:
         the autocommit connection; a batch is BEGIN, its rows in order (each sees those
         before it, for duplicate_of) and COMMIT in one pipeline. That took three round
         trips, the last for pg_notify + COMMIT: 287 -> 110 µs for a row alone."""
-        conn = self._connection()
         params = [_params(values, sqlite=False) for values in rows]
-        try:
-            cursor = conn.cursor()
+        with self._transaction() as (conn, cursor):
             if len(params) == 1:
                 cursor.execute(POSTGRES_STORE, params[0])
             else:
@@ -358,18 +346,23 @@ class CaptureStore:
             found = [cursor.fetchone()]
             while cursor.nextset():
                 found.append(cursor.fetchone())
-        except BaseException:
-            self._rollback(conn)
-            raise
         self.statistics.written(len(rows))
         return [row[0] if row else None for row in found]  # no row: the endpoint changed
 
-    def _rollback(self, conn) -> None:
-        """Undo a failed batch; a connection that cannot even roll back is replaced."""
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[tuple[Any, Any]]:
+        """The writer connection and a cursor on it. If the block fails, its transaction
+        is undone (a connection that cannot even roll back is replaced) and the error
+        goes on to the caller."""
+        conn = self._connection()
         try:
-            conn.rollback()
-        except Exception:  # noqa: BLE001 - a broken connection: start afresh
-            self._discard()
+            yield conn, conn.cursor()
+        except BaseException:
+            try:
+                conn.rollback()
+            except Exception:  # noqa: BLE001 - a broken connection: start afresh
+                self._discard()
+            raise
 
     def close(self) -> None:
         """Close every connection (the engine was disposed); reads still running close
