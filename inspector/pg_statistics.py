@@ -4,7 +4,7 @@ Capture's INSERT is a prepared statement, and after a few runs PostgreSQL keeps
 one generic plan for it per connection. A plan made while the table is new and
 has no statistics is a coin toss between indexes: its duplicate lookup
 (`min(id) … WHERE endpoint_id = ? AND event_id = ?`) may walk the endpoint's
-rows on `(endpoint_id, id)` instead of probing `(endpoint_id, event_id, id)`,
+rows on the list index instead of probing `(endpoint_id, event_id, id)`,
 and that plan is kept until statistics arrive. Autovacuum's first ANALYZE
 brings them within a minute, but never where autovacuum is off, and a restored
 dump has none either. So each process, once it has written its first rows,
