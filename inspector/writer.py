@@ -269,14 +269,14 @@ class CaptureStore:
             conn = self.engine.raw_connection()
             conn.detach()  # ours for good, not the pool's
             self._writer = conn
-            if not self.sqlite:
-                conn.rollback()  # the pool's ping may have opened a transaction
-                conn.dbapi_connection.autocommit = True  # batches say BEGIN themselves
-            else:
+            if self.sqlite:
                 # Checkpoints (two fsyncs each under synchronous=NORMAL) would run
                 # inside the commit of whichever batch crossed the threshold and stall
                 # every request waiting on it; the Checkpointer runs them instead.
                 conn.execute("PRAGMA wal_autocheckpoint=0")
+            else:
+                conn.rollback()  # the pool's ping may have opened a transaction
+                conn.dbapi_connection.autocommit = True  # batches say BEGIN themselves
         return self._writer
 
     def _discard(self) -> None:
