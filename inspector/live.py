@@ -206,6 +206,20 @@ def _is_postgres() -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
+# A stream's reads on PostgreSQL walk ix_captured_endpoint_txid (endpoint_id, txid, id)
+# from the cursor on. So the cursor's txid is compared as an xid8, as the column is,
+# and the bigint the cursor keeps is only the output's (named `tx`: an output column
+# named `txid` would be what ORDER BY txid sorts by). Compared as bigints, every read
+# walked, then sorted, all of the endpoint's rows: 10 ms at 10,000 of them.
+SETTLED = "txid < pg_snapshot_xmin(pg_current_snapshot())"  # no running transaction is older
+AFTER_CURSOR = "(txid, id) > (CAST(CAST(:tx AS text) AS xid8), :id)"
+NEWEST_SETTLED = ("SELECT id, txid::text::bigint AS tx FROM captured_requests"
+                  f" WHERE endpoint_id = :e AND {SETTLED} ORDER BY txid DESC, id DESC LIMIT 1")
+SETTLED_AFTER = ("SELECT id, txid::text::bigint AS tx FROM captured_requests"
+                 f" WHERE endpoint_id = :e AND {AFTER_CURSOR} AND {SETTLED}"
+                 " ORDER BY txid, id LIMIT :n")
+
+
 def cursor_after(endpoint_id: int, request_id: Optional[int]) -> Cursor:
     """The cursor just after `request_id`, or at the newest settled row when None."""
     if not _is_postgres():
@@ -224,10 +238,7 @@ def cursor_after(endpoint_id: int, request_id: Optional[int]) -> Cursor:
                 " WHERE endpoint_id = :e AND id <= :id"),
                 {"e": endpoint_id, "id": request_id}).first()
         return Cursor(request_id, (row[0] or 0) if row else 0)
-    row = db.session.execute(sa.text(
-        "SELECT id, txid::text::bigint FROM captured_requests WHERE endpoint_id = :e"
-        " AND txid < pg_snapshot_xmin(pg_current_snapshot())"
-        " ORDER BY txid DESC, id DESC LIMIT 1"), {"e": endpoint_id}).first()
+    row = db.session.execute(sa.text(NEWEST_SETTLED), {"e": endpoint_id}).first()
     return Cursor(row[0], row[1]) if row else Cursor(0, 0)
 
 
@@ -242,12 +253,8 @@ def read_after(endpoint_id: int, cursor: Cursor, where: Optional[Filter] = None,
     past rows it skips, so a filtered stream does not read them again.
     """
     if _is_postgres():
-        pairs = db.session.execute(sa.text(
-            "SELECT id, txid::text::bigint FROM captured_requests WHERE endpoint_id = :e"
-            " AND (txid::text::bigint, id) > (:tx, :id)"
-            " AND txid < pg_snapshot_xmin(pg_current_snapshot())"
-            " ORDER BY txid, id LIMIT :n"),
-            {"e": endpoint_id, "tx": cursor.txid, "id": cursor.id, "n": limit}).all()
+        pairs = db.session.execute(sa.text(SETTLED_AFTER), {
+            "e": endpoint_id, "tx": cursor.txid, "id": cursor.id, "n": limit}).all()
         if not pairs:
             return [], cursor
         ids = [p[0] for p in pairs]
@@ -271,10 +278,10 @@ def read_after(endpoint_id: int, cursor: Cursor, where: Optional[Filter] = None,
 
 
 # Is there a row past the cursor, and is it settled? One indexed probe, no ORM.
-_PEEK_SQLITE = "SELECT 1 FROM captured_requests WHERE endpoint_id = ? AND id > ? LIMIT 1"
-_PEEK_POSTGRES = ("SELECT txid < pg_snapshot_xmin(pg_current_snapshot()) FROM captured_requests"
-                  " WHERE endpoint_id = %s AND (txid::text::bigint, id) > (%s, %s)"
-                  " ORDER BY txid, id LIMIT 1")
+PEEK_SQLITE = "SELECT 1 FROM captured_requests WHERE endpoint_id = ? AND id > ? LIMIT 1"
+PEEK_POSTGRES = (f"SELECT {SETTLED} FROM captured_requests WHERE endpoint_id = %s"
+                 " AND (txid, id) > (CAST(CAST(%s AS text) AS xid8), %s)"
+                 " ORDER BY txid, id LIMIT 1")
 HELD_BACK_POLL = 0.5
 SAFETY_POLL = 2.0
 
@@ -286,7 +293,7 @@ def _peek(app: Flask, endpoint_id: int, cursor: Cursor) -> Optional[bool]:
 
     with app.app_context():
         store = capture_store(app)
-        row = store.query_one(_PEEK_SQLITE, _PEEK_POSTGRES,
+        row = store.query_one(PEEK_SQLITE, PEEK_POSTGRES,
                               (endpoint_id, cursor.id) if store.sqlite
                               else (endpoint_id, cursor.txid, cursor.id))
     return None if row is None else bool(row[0])
