@@ -30,6 +30,7 @@ from typing import Callable, Iterable, Iterator, Optional
 
 import sqlalchemy as sa
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from . import file_changes
 from .models import CapturedRequest, db
@@ -246,14 +247,17 @@ Filter = Callable[[sa.Select], sa.Select]
 
 
 def read_after(endpoint_id: int, cursor: Cursor, where: Optional[Filter] = None,
-               limit: int = BATCH) -> tuple[list[CapturedRequest], Cursor]:
+               limit: int = BATCH, session: Optional[Session] = None
+               ) -> tuple[list[CapturedRequest], Cursor]:
     """Settled rows after the cursor, in stream order, and the cursor after them.
 
     `where` narrows the rows (the dashboard's filters); the cursor still moves
-    past rows it skips, so a filtered stream does not read them again.
+    past rows it skips, so a filtered stream does not read them again. The reads
+    go through `session` (the app's session when None).
     """
+    session = session or db.session
     if _is_postgres():
-        pairs = db.session.execute(sa.text(SETTLED_AFTER), {
+        pairs = session.execute(sa.text(SETTLED_AFTER), {
             "e": endpoint_id, "tx": cursor.txid, "id": cursor.id, "n": limit}).all()
         if not pairs:
             return [], cursor
@@ -262,7 +266,7 @@ def read_after(endpoint_id: int, cursor: Cursor, where: Optional[Filter] = None,
         order = {request_id: i for i, request_id in enumerate(ids)}
         query = sa.select(CapturedRequest).options(WITHOUT_BODY).where(CapturedRequest.id.in_(ids))
     else:
-        ids = db.session.scalars(
+        ids = session.scalars(
             sa.select(CapturedRequest.id)
             .where(CapturedRequest.endpoint_id == endpoint_id, CapturedRequest.id > cursor.id)
             .order_by(CapturedRequest.id).limit(limit)).all()
@@ -273,7 +277,7 @@ def read_after(endpoint_id: int, cursor: Cursor, where: Optional[Filter] = None,
         query = sa.select(CapturedRequest).options(WITHOUT_BODY).where(CapturedRequest.id.in_(ids))
     if where is not None:
         query = where(query)
-    rows = sorted(db.session.scalars(query).all(), key=lambda r: order[r.id])
+    rows = sorted(session.scalars(query).all(), key=lambda r: order[r.id])
     return rows, new_cursor
 
 
@@ -284,6 +288,15 @@ PEEK_POSTGRES = (f"SELECT {SETTLED} FROM captured_requests WHERE endpoint_id = %
                  " ORDER BY txid, id LIMIT 1")
 HELD_BACK_POLL = 0.5
 SAFETY_POLL = 2.0
+
+
+def _stream_engine() -> sa.Engine:
+    """The engine a stream reads with: on PostgreSQL in autocommit, so a read is its
+    queries alone, without a BEGIN and a ROLLBACK round trip around them (each
+    query reads settled rows only, so they need no shared snapshot)."""
+    if _is_postgres():
+        return db.engine.execution_options(isolation_level="AUTOCOMMIT")
+    return db.engine
 
 
 def _peek(app: Flask, endpoint_id: int, cursor: Cursor) -> Optional[bool]:
@@ -303,7 +316,8 @@ def follow(app: Flask, endpoint_id: int, cursor: Cursor, where: Optional[Filter]
            keepalive: float = 15.0) -> Iterator[Optional[CapturedRequest]]:
     """Yield new rows as they settle, forever; None now and then as a keep-alive tick.
 
-    Each wake-up first peeks with one cheap query; the ORM read runs only when
+    A wake-up that names this endpoint (a commit of its rows) reads at once. Any
+    other wake-up first peeks with one cheap query; the ORM read runs only when
     there is something to send. The database session is closed between reads so
     an idle stream holds no transaction open (which would stall SQLite
     checkpoints and the PostgreSQL horizon). An idle stream costs one peek per
@@ -315,21 +329,27 @@ def follow(app: Flask, endpoint_id: int, cursor: Cursor, where: Optional[Filter]
     """
     the_hub = hub(app)
     the_hub.open()
+    with app.app_context():
+        engine = _stream_engine()
     try:
         seen = the_hub.mark(endpoint_id)
         version = the_hub.version
         last_tick = time.monotonic()
         ready: Optional[bool] = True  # read once at the start: the replay
+        named = False  # the last wake-up named this endpoint
         while True:
             rows: list = []
             if ready:
-                with app.app_context():
-                    rows, cursor = read_after(endpoint_id, cursor, where)
-                    db.session.expunge_all()
-                    db.session.remove()
+                # Closing the session detaches the rows, loaded, and ends its transaction.
+                with app.app_context(), Session(engine) as session:
+                    rows, cursor = read_after(endpoint_id, cursor, where, session=session)
                 yield from rows
                 if len(rows) == BATCH:
                     continue  # more waiting; no need to sleep
+                if named and not rows:
+                    # Read without a peek, and found nothing settled: the peek says
+                    # whether rows are held back behind a running transaction.
+                    ready = _peek(app, endpoint_id, cursor)
             now = time.monotonic()
             if now - last_tick >= keepalive:
                 last_tick = now
@@ -337,10 +357,14 @@ def follow(app: Flask, endpoint_id: int, cursor: Cursor, where: Optional[Filter]
             until_tick = max(0.05, keepalive - (now - last_tick))
             if ready is False:
                 the_hub.wait(version, min(HELD_BACK_POLL, until_tick))
-                seen = the_hub.mark(endpoint_id)
+                mark = the_hub.mark(endpoint_id)
             else:
-                seen = the_hub.wait_for(endpoint_id, seen, min(SAFETY_POLL, until_tick))
+                mark = the_hub.wait_for(endpoint_id, seen, min(SAFETY_POLL, until_tick))
+            # A commit naming this endpoint (this process's capture, or PostgreSQL's
+            # notification) almost always left a row to read: read it at once.
+            named = mark[1] != seen[1]
+            seen = mark
             version = the_hub.version  # before the peek: a commit after it is not missed
-            ready = _peek(app, endpoint_id, cursor)
+            ready = True if named else _peek(app, endpoint_id, cursor)
     finally:
         the_hub.close()
