@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 
 import latency
-from common import LOAD_CONNECTIONS, LOAD_DELAY_MS, PgSchema, Wrk, bodies_file, create_endpoint, inspector_server
+from common import (LOAD_CONNECTIONS, LOAD_DELAY_MS, PgSchema, Wrk, bodies_file, create_endpoint,
+                    inspector_server, run_wrk)
 
 # A stream's reads go through the (endpoint_id, txid, id) index; the servers' own
 # background work (auto-forward, retention) reads other tables and indexes.
@@ -19,6 +20,9 @@ SCANS = ("SELECT coalesce(sum(idx_scan), 0) FROM pg_stat_user_indexes"
          " WHERE schemaname = %s AND indexrelname = 'ix_captured_endpoint_txid'")
 ALL_SCANS = ("SELECT coalesce(sum(seq_scan), 0) + coalesce(sum(idx_scan), 0)"
              " FROM pg_stat_user_tables WHERE schemaname = %s")
+# A stream on an endpoint that holds as many requests as the default retention keeps
+# (INSPECTOR_MAX_REQUESTS): its reads must not grow with the endpoint's history.
+FULL_ENDPOINT = 10_000
 
 
 def _scans(schema: PgSchema) -> tuple[int, int]:
@@ -45,8 +49,23 @@ def _idle_window(schema: PgSchema, server, tokens: list[str], seconds: float) ->
             reader.close()
 
 
+def _fill(schema: PgSchema, server, token: str, rows: int, bodies: Path) -> int:
+    """Capture into the endpoint until it holds `rows` requests (retention keeps that
+    many); returns how many it holds."""
+    held = 0
+    for _ in range(10):
+        run_wrk(server.url, 3, bodies=bodies, paths=[f"/hooks/{token}"])
+        held = int(schema.execute(
+            "SELECT count(*) FROM captured_requests r JOIN endpoints e ON e.id = r.endpoint_id"
+            " WHERE e.token = %s", (token,), fetch=True)[0][0])
+        if held >= rows:
+            break
+    return held
+
+
 def run(work: Path, events: int, spacing: float, idle_seconds: float, streams: int) -> dict:
-    """Two `inspector serve` on one schema; latency A→B idle and loaded; idle stream cost."""
+    """Two `inspector serve` on one schema; latency A→B idle, loaded, and on an endpoint
+    full of history; idle stream cost."""
     result: dict = {}
     with PgSchema("inspector_bench_multi") as schema:
         first = inspector_server("pg-a", work / "pg-a", work, schema.url).start()
@@ -63,6 +82,12 @@ def run(work: Path, events: int, spacing: float, idle_seconds: float, streams: i
             result["load"] = latency.measure(first.url, second.url, token, events, spacing,
                                              "pg cross-server under load")
             result["load_wrk"] = load.wait()
+            full = create_endpoint(first)["token"]
+            held = _fill(schema, second, full, FULL_ENDPOINT, bodies)
+            time.sleep(2)  # let retention settle before measuring
+            result["full"] = latency.measure(
+                first.url, second.url, full, events, spacing,
+                f"pg cross-server idle, endpoint holding {held:,} requests")
             quiet = [create_endpoint(first)["token"] for _ in range(streams)]
             time.sleep(3)  # let the streams of the latency runs notice they were closed
             base = _idle_window(schema, first, [], idle_seconds)

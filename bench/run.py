@@ -249,7 +249,7 @@ def section_e(table: Table, work: Path, cfg: dict) -> dict:
     """Two servers on one PostgreSQL."""
     got = multi_server.run(work, cfg["multi_events"], cfg["spacing"], cfg["idle_seconds"],
                            cfg["streams"])
-    for key in ("idle", "load"):
+    for key in ("idle", "load", "full"):
         if key == "load":
             got[key]["load_rps"] = got["load_wrk"]["rps"]
         _latency_row(table, "e", got[key])
