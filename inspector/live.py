@@ -283,6 +283,7 @@ def read_after(endpoint_id: int, cursor: Cursor, where: Optional[Filter] = None,
 
 # Is there a row past the cursor, and is it settled? One indexed probe, no ORM.
 PEEK_SQLITE = "SELECT 1 FROM captured_requests WHERE endpoint_id = ? AND id > ? LIMIT 1"
+# (AFTER_CURSOR in the driver's positional style: the peek skips the ORM.)
 PEEK_POSTGRES = (f"SELECT {SETTLED} FROM captured_requests WHERE endpoint_id = %s"
                  " AND (txid, id) > (CAST(CAST(%s AS text) AS xid8), %s)"
                  " ORDER BY txid, id LIMIT 1")
@@ -327,10 +328,10 @@ def follow(app: Flask, endpoint_id: int, cursor: Cursor, where: Optional[Filter]
     some, the stream peeks again after any commit, and at least every
     HELD_BACK_POLL seconds.
     """
-    the_hub = hub(app)
-    the_hub.open()
     with app.app_context():
         engine = _stream_engine()
+    the_hub = hub(app)
+    the_hub.open()
     try:
         seen = the_hub.mark(endpoint_id)
         version = the_hub.version
