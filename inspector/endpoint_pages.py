@@ -11,13 +11,14 @@ from . import live
 from .endpoint_input import InputError, parse_endpoint
 from .curl import try_commands
 from .events import CATALOGUE, RESOURCE_TYPES
-from .models import CapturedRequest, Endpoint, db
+from .models import CapturedRequest, Endpoint, db, endpoint_counts
 from .page_support import (capture_url, endpoint_input, endpoint_or_404, error_field, go_to,
                            page_or_fragment)
 from .paste import token_from_paste
 from .queries import RequestFilter, list_requests, parse_id
 from .recheck import recheck_endpoint
 from .signatures import STATUSES
+from .storage import is_sqlite
 
 bp = Blueprint("endpoints", __name__)
 PAGE_SIZE = 50
@@ -26,14 +27,18 @@ PAGE_SIZE = 50
 def endpoint_stats() -> dict[int, tuple[int, Optional[datetime]]]:
     """Request count and last arrival of each endpoint that has requests.
 
-    One count per endpoint over its range of the list index, and the last
-    arrival from its newest row. At 500,000 stored requests this takes 27 ms
-    on SQLite; a GROUP BY over the whole index took 64 ms, as it compared and
-    aggregated every entry, and max(received_at) read every row (1.3 s).
+    SQLite reads the count its triggers keep (migration 9a3c5e7b1d20): counting
+    walked each endpoint's index, 46 ms at 500,000 stored requests. PostgreSQL
+    still counts, one index range per endpoint. The last arrival is the newest
+    row's, one index probe either way.
     """
     cr = CapturedRequest
     mine = cr.endpoint_id == Endpoint.id
-    count = sa.select(sa.func.count()).where(mine).scalar_subquery()
+    if is_sqlite():
+        count = (sa.select(endpoint_counts.c.requests)
+                 .where(endpoint_counts.c.endpoint_id == Endpoint.id).scalar_subquery())
+    else:
+        count = sa.select(sa.func.count()).where(mine).scalar_subquery()
     last = sa.select(cr.received_at).where(mine).order_by(cr.id.desc()).limit(1).scalar_subquery()
     rows = db.session.execute(sa.select(Endpoint.id, count, last)).all()
     return {endpoint_id: (n, arrived) for endpoint_id, n, arrived in rows if n}
