@@ -104,7 +104,6 @@ class CapturedRequest(db.Model):
     query: Mapped[str] = mapped_column(sa.Text, default="")
     # Ordered [name, value] pairs, repeats kept: a dict would lose both.
     headers: Mapped[list[list[str]]] = mapped_column(sa.JSON, default=list)
-    body: Mapped[bytes] = mapped_column(sa.LargeBinary, default=b"")
     content_type: Mapped[str] = mapped_column(sa.Text, default="")
     size: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     body_sha256: Mapped[str] = mapped_column(sa.String(64), default="")
@@ -118,6 +117,9 @@ class CapturedRequest(db.Model):
     signature_status: Mapped[str] = mapped_column(sa.String(16))
     signature: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     duplicate_of: Mapped[Optional[int]] = mapped_column(BigId)
+    # Last, as on SQLite (migration 4f6d8b2e0a17): a big body is written into its
+    # row in place, which SQLite can do without building it in memory only there.
+    body: Mapped[bytes] = mapped_column(sa.LargeBinary, default=b"")
 
 
 # SQLite only: each endpoint's request count, kept by triggers on captured_requests

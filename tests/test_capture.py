@@ -5,11 +5,13 @@ import gzip
 import io
 import hashlib
 import json
+import random
 
 import pytest
 
 from inspector.samples import sample_body
 from inspector.signatures import sign
+from inspector.writer import STREAMED_BODY_BYTES
 
 SECRET = "whsec_test_secret_12345"
 
@@ -35,6 +37,9 @@ BODIES = {
                   b"Content-Type: application/octet-stream\r\n\r\n\x00\x01\x02\r\n--XyZ--\r\n"),
     "empty": b"",
     "nul_bytes": b"\x00" * 100,
+    # Over and at writer.STREAMED_BODY_BYTES: SQLite writes these into the row in place.
+    "streamed": random.Random(7).randbytes(STREAMED_BODY_BYTES + 1),
+    "streamed_exactly": random.Random(8).randbytes(STREAMED_BODY_BYTES),
 }
 
 

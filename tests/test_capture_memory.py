@@ -1,4 +1,7 @@
-"""Issue 7: capturing a body of the default size limit (25 MiB) peaks below 4× its size."""
+"""Issue 7: capturing a body of the default size limit (25 MiB) peaks below 4× its size.
+
+Here, in-process on SQLite, it peaks at 2.0×: the chunks read and the body they
+join into. Binding the body as a parameter made it 3.07× (writer.py)."""
 from __future__ import annotations
 
 import json
@@ -40,4 +43,4 @@ def test_a_25_mib_body_is_stored_with_a_peak_below_four_times_its_size(tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     got = json.loads(done.stdout.splitlines()[-1])
     assert got["status"] == "200 OK"
-    assert got["ratio"] < 4, f"the peak rose by {got['ratio']:.1f}x the body"
+    assert got["ratio"] < 2.5, f"the peak rose by {got['ratio']:.2f}x the body"

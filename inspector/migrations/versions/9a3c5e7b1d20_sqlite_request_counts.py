@@ -15,7 +15,7 @@ the table on SQLite) drops these triggers and must create them again;
 tests/test_endpoint_counts.py fails if it does not.
 
 Revision ID: 9a3c5e7b1d20
-Revises: 5b8e2f0a6c14
+Revises: 4f6d8b2e0a17
 Create Date: 2026-11-22 20:30:00.000000
 
 """
@@ -24,7 +24,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '9a3c5e7b1d20'
-down_revision = '5b8e2f0a6c14'
+down_revision = '4f6d8b2e0a17'
 branch_labels = None
 depends_on = None
 
