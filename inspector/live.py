@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "inspector_requests"
 SQLITE_POLL_SECONDS = 0.004  # without inotify
 SQLITE_RECHECK_SECONDS = 0.25  # with it: a commit wakes the watcher, this is a safety net
+SQLITE_LOOKS_AFTER_WRITE = 25  # polls after a file write, until its commit shows (100 ms)
 BATCH = 200
 
 
@@ -145,19 +146,22 @@ class Hub:
         changes = file_changes.watch(os.path.dirname(os.path.abspath(path)))
         try:
             last = conn.execute("PRAGMA data_version").fetchone()[0]
-            timeout = SQLITE_RECHECK_SECONDS
+            looks_left = 0
             while True:
                 self._idle()
                 if changes is None:
                     time.sleep(SQLITE_POLL_SECONDS)
+                elif changes.wait(SQLITE_POLL_SECONDS if looks_left else SQLITE_RECHECK_SECONDS):
+                    # The WAL is written before its commit is visible (in the shared
+                    # memory index, which inotify does not see), so after a wake-up keep
+                    # looking a while: one look 4 ms later missed a writer descheduled
+                    # in between, and its commit waited for the 250 ms recheck.
+                    looks_left = SQLITE_LOOKS_AFTER_WRITE
                 else:
-                    # The WAL is written before its commit is visible, so a wake-up
-                    # is followed by one more look a poll's length later.
-                    woke = changes.wait(timeout)
-                    timeout = SQLITE_POLL_SECONDS if woke else SQLITE_RECHECK_SECONDS
+                    looks_left = max(0, looks_left - 1)
                 current = conn.execute("PRAGMA data_version").fetchone()[0]
                 if current != last:
-                    last = current
+                    last, looks_left = current, 0
                     self.notify()
         finally:
             conn.close()
