@@ -7,7 +7,7 @@ import re
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
-from . import live, serialize
+from . import live, page_support, serialize
 from .endpoint_input import InputError, parse_endpoint
 from .models import CapturedRequest, Endpoint, Resend, db
 from .queries import QueryError, RequestFilter, list_requests, parse_id, parse_limit
@@ -43,10 +43,8 @@ def json_body() -> dict:
 
 def endpoint_or_404(token: str) -> Endpoint:
     """The endpoint with this token, or a JSON 404."""
-    found = db.session.scalar(sa.select(Endpoint).where(Endpoint.token == token))
-    if found is None:
-        abort(404, description="No endpoint with this token.")
-    return found
+    # Two on purpose: one lookup, but the API's text is terse; the dashboard's says what to do.
+    return page_support.endpoint_or_404(token, "No endpoint with this token.")
 
 
 def request_or_404(request_id: int) -> CapturedRequest:

@@ -11,14 +11,15 @@ from .urls import base_url
 
 # The text fields of the endpoint forms; anything else posted is ignored.
 ENDPOINT_FIELDS = ("name", "secret", "signature_header", "forward_url")
+NO_SUCH_ENDPOINT = ("No endpoint has this token on this inspector. Check the URL, "
+                    "or create an endpoint on the home page.")
 
 
-def endpoint_or_404(token: str) -> Endpoint:
-    """The endpoint with this token, or the dashboard's 404 page."""
+def endpoint_or_404(token: str, missing: str = NO_SUCH_ENDPOINT) -> Endpoint:
+    """The endpoint with this token, or a 404 saying `missing` (by default the dashboard's)."""
     found = db.session.scalar(sa.select(Endpoint).where(Endpoint.token == token))
     if found is None:
-        abort(404, description="No endpoint has this token on this inspector. Check the URL, "
-                               "or create an endpoint on the home page.")
+        abort(404, description=missing)
     return found
 
 
