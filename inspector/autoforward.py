@@ -47,6 +47,7 @@ from flask import Flask, request
 from sqlalchemy.exc import IntegrityError
 
 from . import live
+from .background import BackgroundThread
 from .models import Endpoint, ForwardCursor, db
 from .resend import ResendError, TargetRefused
 from .sender import (Policy, deliver, new_client, outgoing_for, record, refuse_own_capture,
@@ -233,8 +234,7 @@ class AutoForwarder:
         self.app = app
         self.owner = _owner_id()
         self.poke = threading.Event()
-        self._lock = threading.Lock()
-        self._thread: Optional[threading.Thread] = None
+        self._coordinator = BackgroundThread(self._run, "inspector-autoforward")
         self._drainers: dict[int, threading.Thread] = {}
 
     def policy(self) -> Policy:
@@ -243,15 +243,12 @@ class AutoForwarder:
 
     def ensure_running(self) -> None:
         """Start the coordinator once per process (again after a fork)."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._drainers = {}
-                self.owner = _owner_id()  # a forked child is another lease holder
-                self._thread = threading.Thread(target=self._run, daemon=True,
-                                                name="inspector-autoforward")
-                self._thread.start()
+        self._coordinator.ensure(before_start=self._forget_parent)
+
+    def _forget_parent(self) -> None:
+        """Before the coordinator (re)starts: a forked child is another lease holder."""
+        self._drainers = {}
+        self.owner = _owner_id()
 
     def step(self, start_drain, sweep: bool = True) -> bool:
         """One look: start a drain for each endpoint that has work; True if any is enabled."""

@@ -33,6 +33,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from . import file_changes
+from .background import BackgroundThread
 from .models import CapturedRequest, db
 from .queries import WITHOUT_BODY
 
@@ -63,7 +64,7 @@ class Hub:
         self._everyone = 0  # wake-ups that name no endpoint (SQLite's commit counter)
         self._per_endpoint: dict[int, int] = {}
         self._listeners = 0
-        self._watcher: Optional[threading.Thread] = None
+        self._watcher = BackgroundThread(self._watch, "inspector-live-watcher")
 
     def notify(self, endpoint_ids: Optional[Iterable[int]] = None) -> None:
         """Something was committed: let the streams of these endpoints (None: every
@@ -109,10 +110,7 @@ class Hub:
         with self._cond:
             self._listeners += 1
             self._cond.notify_all()
-            if self._watcher is None or not self._watcher.is_alive():
-                self._watcher = threading.Thread(target=self._watch, daemon=True,
-                                                 name="inspector-live-watcher")
-                self._watcher.start()
+        self._watcher.ensure()
 
     def close(self) -> None:
         """A stream ended."""

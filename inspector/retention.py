@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Optional
 
 import sqlalchemy as sa
 from flask import Flask
 
+from .background import BackgroundThread
 from .models import CapturedRequest, Resend, db
 from .writer import CaptureStore, capture_store
 
@@ -65,7 +65,7 @@ class Pruner:
         self._touched: set[int] = set()
         self._lock = threading.Lock()
         self._wake = threading.Event()
-        self._thread: Optional[threading.Thread] = None
+        self._background = BackgroundThread(self._run, "inspector-retention")
 
     def touch(self, endpoint_id: int) -> None:
         """Capture calls this after each commit; cheap, never blocks on the database."""
@@ -73,10 +73,7 @@ class Pruner:
             return
         with self._lock:
             self._touched.add(endpoint_id)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, daemon=True,
-                                                name="inspector-retention")
-                self._thread.start()
+        self._background.ensure()
 
     def stop(self) -> None:
         """Forget pending work and prune nothing more (tests, shutdown)."""

@@ -16,6 +16,7 @@ from typing import Optional
 
 import sqlalchemy as sa
 
+from .background import BackgroundThread
 from .storage import SQLITE_BUSY_TIMEOUT_MS
 
 log = logging.getLogger(__name__)
@@ -89,19 +90,13 @@ class Checkpointer:
         self._wal = f"{engine.url.database}-wal"
         self._rows = 0
         self._wake = threading.Event()
-        self._lock = threading.Lock()
-        self._thread: Optional[threading.Thread] = None
+        self._background = BackgroundThread(self._run, "inspector-checkpoint")
         self._closed = False
 
     def written(self, rows: int) -> None:
         """`rows` rows were committed (captured, or deleted by retention)."""
         self._rows += rows
-        if self._thread is None or not self._thread.is_alive():
-            with self._lock:
-                if self._thread is None or not self._thread.is_alive():
-                    self._thread = threading.Thread(target=self._run, daemon=True,
-                                                    name="inspector-checkpoint")
-                    self._thread.start()
+        self._background.ensure()
         if self._rows >= self.ROWS:
             self._wake.set()
 

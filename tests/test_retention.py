@@ -51,7 +51,7 @@ def test_capture_touches_and_background_thread_prunes(app, client):
 def test_zero_keeps_everything(app, client):
     pruner = retention.Pruner(app, keep=0)
     pruner.touch(1)
-    assert pruner._thread is None and pruner.run_once() == 0
+    assert pruner._background.thread is None and pruner.run_once() == 0
 
 
 def test_each_delete_batch_holds_the_capture_writers_lock(app, client, monkeypatch):
