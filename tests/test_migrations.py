@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from flask_migrate import upgrade
+from flask_migrate import downgrade, upgrade
 
 from inspector.models import CapturedRequest, Endpoint, Resend, db
 from tests.conftest import make_app
@@ -78,3 +78,24 @@ def test_sqlite_rebuild_puts_body_last_and_keeps_rows_resends_and_ids(tmp_path):
     client = app.test_client()
     token = client.post("/api/endpoints", json={}).json["token"]
     assert client.post(f"/hooks/{token}", data=b"new").json["id"] == used + 1
+
+
+def test_sqlite_downgrade_puts_body_back_and_upgrade_again_keeps_rows(tmp_path):
+    app = make_app({"DATA_DIR": str(tmp_path), "TESTING": True, "SECRET_KEY": "k"})
+    with app.app_context():
+        upgrade()
+        endpoint = Endpoint(name="round trip")
+        db.session.add(endpoint)
+        db.session.flush()
+        db.session.add(CapturedRequest(endpoint_id=endpoint.id, method="POST", body=b"kept",
+                                       signature_status="missing"))
+        db.session.commit()
+        downgrade(revision="5b8e2f0a6c14")
+        middle = [c["name"] for c in db.inspect(db.engine).get_columns("captured_requests")]
+        upgrade()
+        last = [c["name"] for c in db.inspect(db.engine).get_columns("captured_requests")]
+        bodies = db.session.scalars(sa.select(CapturedRequest.body)).all()
+        db.session.remove()
+        db.engine.dispose()
+    assert middle.index("body") == middle.index("headers") + 1
+    assert last[-1] == "body" and bodies == [b"kept"]

@@ -28,7 +28,7 @@ branch_labels = None
 depends_on = None
 
 
-def _rebuild(order: tuple[str, str]) -> None:
+def _rebuild(order: tuple[str, ...]) -> None:
     """Copy the table into one with the columns in this order; ids are never reused
     (live streams and links rely on it), so the AUTOINCREMENT high mark is kept."""
     bind = op.get_bind()
@@ -50,4 +50,8 @@ def upgrade():
 
 
 def downgrade():
-    _rebuild(("body", "content_type"))
+    # The whole order: Alembic would rather move content_type after body than body up.
+    _rebuild(("id", "endpoint_id", "received_at", "method", "path", "query", "headers", "body",
+              "content_type", "size", "body_sha256", "remote_addr", "rejected", "event_id",
+              "event_type", "event_known", "resource_type", "resource_id", "signature_status",
+              "signature", "duplicate_of"))
