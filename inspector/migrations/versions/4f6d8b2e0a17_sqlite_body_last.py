@@ -4,8 +4,9 @@ A big body is stored by inserting zeros and writing the bytes into the row in
 place (writer.py). SQLite keeps a zero-filled blob unexpanded only when it is
 the row's last column; in the middle it built the 25 MiB of zeros, and the row
 around them, in memory: 52 MiB for a 25 MiB body. Last, the same write takes
-2 MiB. Reading the columns of a list row no longer walks a big body's overflow
-pages either.
+2 MiB. SQLite reads a row's columns in order, so the list's columns no longer
+come after a big body's overflow pages either: 50 list rows with 1 MiB bodies
+took 15.2 ms to read with body in the middle, 0.09 ms with it last.
 
 PostgreSQL keeps its order: a big value lives out of line there (TOAST).
 
