@@ -353,6 +353,12 @@ def follow(app: Flask, endpoint_id: int, cursor: Cursor, where: Optional[Filter]
                     # Read without a peek, and found nothing settled: the peek says
                     # whether rows are held back behind a running transaction.
                     ready = _peek(app, endpoint_id, cursor)
+                    if ready:
+                        # They settled between the read and the peek: read them now.
+                        # Waiting instead held them until the endpoint's next commit
+                        # (2 s for the last event of a burst).
+                        named = False  # once: a second empty read waits as usual
+                        continue
             now = time.monotonic()
             if now - last_tick >= keepalive:
                 last_tick = now

@@ -58,3 +58,63 @@ def test_a_held_back_row_goes_out_when_another_endpoints_transaction_commits(
     thread.join(5)
     with app.app_context():
         db.engine.dispose()
+
+
+def test_a_row_that_settles_between_the_read_and_the_peek_goes_out_at_once(
+        migrated, monkeypatch):
+    # The named wake-up's read finds the row held back; the older transaction ends
+    # before the peek that follows, which so finds it settled. Nothing else will wake
+    # the stream (no other commit notifies), so only reading at once delivers it.
+    monkeypatch.setattr(live, "HELD_BACK_POLL", 5.0)
+    monkeypatch.setattr(live, "SAFETY_POLL", 5.0)
+    app = make_app(migrated["postgresql"])
+    app.extensions["inspector.pruner"].stop()
+    client = app.test_client()
+    watched = client.post("/api/endpoints", json={}).json["token"]
+    with app.app_context():
+        endpoint_id = db.session.scalar(sa.select(Endpoint.id).where(Endpoint.token == watched))
+        start = live.cursor_after(endpoint_id, None)
+        db.session.remove()
+
+    schema = migrated["postgresql"]["DATABASE_URL"].split("%3D")[1]
+    blocker = psycopg.connect(PG_BASE, options=f"-csearch_path={schema}")
+    armed = threading.Event()
+    committed: list[float] = []
+    read_after = live.read_after
+
+    def read_then_commit_the_older_transaction(*args, **kwargs):
+        rows, cursor = read_after(*args, **kwargs)
+        if armed.is_set() and not rows and not committed:
+            blocker.commit()  # no notification: an xid alone notifies nobody
+            committed.append(time.monotonic())
+        return rows, cursor
+
+    monkeypatch.setattr(live, "read_after", read_then_commit_the_older_transaction)
+    arrived: queue.Queue = queue.Queue()
+    stop = threading.Event()
+
+    def stream():
+        for row in live.follow(app, endpoint_id, start, keepalive=30):
+            if stop.is_set():
+                return
+            if row is not None:
+                arrived.put((row.id, time.monotonic()))
+
+    thread = threading.Thread(target=stream, daemon=True)
+    thread.start()
+    try:
+        time.sleep(0.3)  # the stream's first read (the replay) is done
+        blocker.execute("SELECT pg_current_xact_id()")  # an older transaction, still running
+        armed.set()
+        request_id = client.post(f"/hooks/{watched}", data=b"{}").json["id"]
+        got, at = arrived.get(timeout=8)
+        assert committed, "the stream's read never found the row held back"
+        assert got == request_id
+        assert at - committed[0] < 1.0
+    finally:
+        stop.set()
+        client.post(f"/hooks/{watched}", data=b"{}")  # wakes the stream so it can end
+        thread.join(5)
+        blocker.close()
+        with app.app_context():
+            db.engine.dispose()
