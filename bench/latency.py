@@ -94,7 +94,7 @@ def measure(stream_url: str, post_url: str, token: str, events: int, spacing: fl
     return {"label": label, "events": len(sent), "received": len(latencies),
             "p50_ms": percentile(latencies, 50), "p95_ms": percentile(latencies, 95),
             "max_ms": max(latencies) if latencies else float("nan"),
-            "post_p95_ms": percentile(answered, 95)}
+            "post_p50_ms": percentile(answered, 50), "post_p95_ms": percentile(answered, 95)}
 
 
 BROWSER_OBSERVER = """
