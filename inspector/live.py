@@ -258,6 +258,8 @@ def read_after(endpoint_id: int, cursor: Cursor, where: Optional[Filter] = None,
     go through `session` (the app's session when None).
     """
     session = session or db.session
+    if where is None:
+        return _read_all_after(session, endpoint_id, cursor, limit)
     if _is_postgres():
         pairs = session.execute(sa.text(SETTLED_AFTER), {
             "e": endpoint_id, "tx": cursor.txid, "id": cursor.id, "n": limit}).all()
@@ -265,8 +267,6 @@ def read_after(endpoint_id: int, cursor: Cursor, where: Optional[Filter] = None,
             return [], cursor
         ids = [p[0] for p in pairs]
         new_cursor = Cursor(pairs[-1][0], pairs[-1][1])
-        order = {request_id: i for i, request_id in enumerate(ids)}
-        query = sa.select(CapturedRequest).options(WITHOUT_BODY).where(CapturedRequest.id.in_(ids))
     else:
         ids = session.scalars(
             sa.select(CapturedRequest.id)
@@ -275,12 +275,35 @@ def read_after(endpoint_id: int, cursor: Cursor, where: Optional[Filter] = None,
         if not ids:
             return [], cursor
         new_cursor = Cursor(ids[-1])
-        order = {request_id: i for i, request_id in enumerate(ids)}
-        query = sa.select(CapturedRequest).options(WITHOUT_BODY).where(CapturedRequest.id.in_(ids))
-    if where is not None:
-        query = where(query)
-    rows = sorted(session.scalars(query).all(), key=lambda r: order[r.id])
+    order = {request_id: i for i, request_id in enumerate(ids)}
+    query = sa.select(CapturedRequest).options(WITHOUT_BODY).where(CapturedRequest.id.in_(ids))
+    rows = sorted(session.scalars(where(query)).all(), key=lambda r: order[r.id])
     return rows, new_cursor
+
+
+def settled_rows_after(endpoint_id: int, cursor: Cursor, limit: int) -> sa.Select:
+    """The unfiltered read in one query: rows (with their txid as a bigint on
+    PostgreSQL) in stream order. Under capture load each round trip of a read cost
+    1-2 ms, and a filtered read takes three: the pool's ping, positions, rows."""
+    query = (sa.select(CapturedRequest).options(WITHOUT_BODY)
+             .where(CapturedRequest.endpoint_id == endpoint_id))
+    if not _is_postgres():
+        return (query.where(CapturedRequest.id > cursor.id)
+                .order_by(CapturedRequest.id).limit(limit))
+    return (query.add_columns(sa.literal_column("txid::text::bigint").label("tx"))
+            .where(sa.text(AFTER_CURSOR).bindparams(tx=cursor.txid, id=cursor.id),
+                   sa.text(SETTLED))
+            .order_by(sa.literal_column("txid"), CapturedRequest.id).limit(limit))
+
+
+def _read_all_after(session: Session, endpoint_id: int, cursor: Cursor,
+                    limit: int) -> tuple[list[CapturedRequest], Cursor]:
+    """read_after without a filter: every settled row after the cursor, one query."""
+    found = session.execute(settled_rows_after(endpoint_id, cursor, limit)).all()
+    if not found:
+        return [], cursor
+    last = found[-1]
+    return [row[0] for row in found], Cursor(last[0].id, last[1] if _is_postgres() else 0)
 
 
 # Is there a row past the cursor, and is it settled? One indexed probe, no ORM.

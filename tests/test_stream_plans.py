@@ -47,7 +47,7 @@ def history(tmp_path_factory):
             db.engine.dispose()
 
 
-QUERIES = ("newest settled", "settled after the cursor", "peek")
+QUERIES = ("newest settled", "settled after the cursor", "settled rows after the cursor", "peek")
 
 
 @pytest.mark.parametrize("name", QUERIES)
@@ -61,6 +61,11 @@ def test_stream_reads_start_at_the_cursor_in_index_order(history, name):
             driver = db.session.connection().connection.dbapi_connection
             rows = driver.execute(f"EXPLAIN {live.PEEK_POSTGRES}",
                                   (cursor["e"], cursor["tx"], cursor["id"])).fetchall()
+        elif name == "settled rows after the cursor":  # the ORM's unfiltered read
+            query = live.settled_rows_after(cursor["e"], live.Cursor(cursor["id"], cursor["tx"]),
+                                            cursor["n"])
+            sql = query.compile(db.engine, compile_kwargs={"literal_binds": True})
+            rows = db.session.execute(sa.text(f"EXPLAIN {sql}")).all()
         else:
             sql = live.NEWEST_SETTLED if name == "newest settled" else live.SETTLED_AFTER
             rows = db.session.execute(sa.text(f"EXPLAIN {sql}"), cursor).all()
