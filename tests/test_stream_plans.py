@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from inspector import live
-from inspector.models import Endpoint, db
+from inspector.models import CapturedRequest, Endpoint, db
 from tests.conftest import fresh_pg_schema, make_app, pg_url
 
 ROWS = 20_000  # per endpoint: the default retention keeps 10,000
@@ -47,7 +47,7 @@ def history(tmp_path_factory):
             db.engine.dispose()
 
 
-QUERIES = ("newest settled", "settled after the cursor", "settled rows after the cursor", "peek")
+QUERIES = ("newest settled", "positions after the cursor", "rows after the cursor", "peek")
 
 
 @pytest.mark.parametrize("name", QUERIES)
@@ -61,14 +61,15 @@ def test_stream_reads_start_at_the_cursor_in_index_order(history, name):
             driver = db.session.connection().connection.dbapi_connection
             rows = driver.execute(f"EXPLAIN {live.PEEK_POSTGRES}",
                                   (cursor["e"], cursor["tx"], cursor["id"])).fetchall()
-        elif name == "settled rows after the cursor":  # the ORM's unfiltered read
-            query = live.settled_rows_after(cursor["e"], live.Cursor(cursor["id"], cursor["tx"]),
-                                            cursor["n"])
+        elif name == "newest settled":
+            rows = db.session.execute(sa.text(f"EXPLAIN {live.NEWEST_SETTLED}"), cursor).all()
+        else:  # the ORM's reads: positions (a filtered stream), or the rows themselves
+            columns = ((CapturedRequest.id,) if name.startswith("positions")
+                       else (CapturedRequest.id, CapturedRequest))
+            query = live.settled_after(cursor["e"], live.Cursor(cursor["id"], cursor["tx"]),
+                                       cursor["n"], *columns)
             sql = query.compile(db.engine, compile_kwargs={"literal_binds": True})
             rows = db.session.execute(sa.text(f"EXPLAIN {sql}")).all()
-        else:
-            sql = live.NEWEST_SETTLED if name == "newest settled" else live.SETTLED_AFTER
-            rows = db.session.execute(sa.text(f"EXPLAIN {sql}"), cursor).all()
         db.session.rollback()
     plan = "\n".join(row[0] for row in rows)
     assert "ix_captured_endpoint_txid" in plan, plan
