@@ -14,6 +14,24 @@ from inspector.models import Endpoint, db
 from tests.conftest import PG_BASE, make_app
 
 
+def follow_in_background(app, endpoint_id: int, start: live.Cursor):
+    """Follow the endpoint's stream in a thread: (a queue of (request id, arrival
+    time), an event that ends it at its next row, the thread)."""
+    arrived: queue.Queue = queue.Queue()
+    stop = threading.Event()
+
+    def stream():
+        for row in live.follow(app, endpoint_id, start, keepalive=30):
+            if stop.is_set():
+                return
+            if row is not None:
+                arrived.put((row.id, time.monotonic()))
+
+    thread = threading.Thread(target=stream, daemon=True)
+    thread.start()
+    return arrived, stop, thread
+
+
 def test_a_held_back_row_goes_out_when_another_endpoints_transaction_commits(
         migrated, monkeypatch):
     # Long polls, so only a wake-up can explain a prompt delivery.
@@ -28,18 +46,7 @@ def test_a_held_back_row_goes_out_when_another_endpoints_transaction_commits(
         start = live.cursor_after(ids[watched], None)
         db.session.remove()
 
-    arrived: queue.Queue = queue.Queue()
-    stop = threading.Event()
-
-    def stream():
-        for row in live.follow(app, ids[watched], start, keepalive=30):
-            if stop.is_set():
-                return
-            if row is not None:
-                arrived.put((row.id, time.monotonic()))
-
-    thread = threading.Thread(target=stream, daemon=True)
-    thread.start()
+    arrived, stop, thread = follow_in_background(app, ids[watched], start)
     schema = migrated["postgresql"]["DATABASE_URL"].split("%3D")[1]
     with psycopg.connect(PG_BASE, options=f"-csearch_path={schema}") as blocker:
         blocker.execute("SELECT pg_current_xact_id()")  # an older transaction, still running
@@ -90,18 +97,7 @@ def test_a_row_that_settles_between_the_read_and_the_peek_goes_out_at_once(
         return rows, cursor
 
     monkeypatch.setattr(live, "read_after", read_then_commit_the_older_transaction)
-    arrived: queue.Queue = queue.Queue()
-    stop = threading.Event()
-
-    def stream():
-        for row in live.follow(app, endpoint_id, start, keepalive=30):
-            if stop.is_set():
-                return
-            if row is not None:
-                arrived.put((row.id, time.monotonic()))
-
-    thread = threading.Thread(target=stream, daemon=True)
-    thread.start()
+    arrived, stop, thread = follow_in_background(app, endpoint_id, start)
     try:
         time.sleep(0.3)  # the stream's first read (the replay) is done
         blocker.execute("SELECT pg_current_xact_id()")  # an older transaction, still running
