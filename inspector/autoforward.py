@@ -48,7 +48,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import live
 from .background import BackgroundThread
-from .models import Endpoint, ForwardCursor, db
+from .models import CapturedRequest, Endpoint, ForwardCursor, db
 from .resend import ResendError, TargetRefused
 from .sender import (Policy, deliver, new_client, outgoing_for, record, refuse_own_capture,
                      refused_attempt)
@@ -140,7 +140,12 @@ def forward_next(endpoint_id: int, owner: str, policy: Policy,
     rows, cursor = live.read_after(endpoint_id, live.Cursor(state.request_id, state.txid), limit=1)
     if not rows:
         return False
-    row, url = rows[0], endpoint.forward_url
+    # The stream's read lists the row; sending it takes its headers and body too.
+    row, url = db.session.get(CapturedRequest, rows[0].id), endpoint.forward_url
+    if row is None:  # deleted since (a clear, retention): nothing to send, move on
+        moved = _advance(endpoint_id, owner, cursor)
+        db.session.commit()
+        return moved
     try:
         refuse_own_capture(url)
         outgoing, failure = outgoing_for(row, endpoint, url, append_path=True), None

@@ -70,6 +70,34 @@ def test_switching_off_and_on_starts_from_the_newest(app, client, endpoint, targ
     assert forwarded_ns(target) == [0, 3]
 
 
+def test_a_request_deleted_after_its_read_is_passed_over(app, client, endpoint, target,
+                                                         monkeypatch):
+    """The read lists the next request; if it is deleted before its body is loaded
+    (a clear, retention), forwarding moves past it instead of failing on it."""
+    from inspector import live
+    from inspector.models import CapturedRequest
+
+    switch_on(client, endpoint["token"], target.url())
+    doomed, kept = capture(client, endpoint["token"], 2)
+    read_after, reads_of_doomed = live.read_after, []
+
+    def read_then_delete(*args, **kwargs):
+        rows, cursor = read_after(*args, **kwargs)
+        if rows and rows[0].id == doomed:
+            reads_of_doomed.append(cursor)
+            if len(reads_of_doomed) == 2:  # the first read only saw that work waits
+                db.session.execute(sa.delete(CapturedRequest).where(CapturedRequest.id == doomed))
+                db.session.commit()
+        return rows, cursor
+
+    monkeypatch.setattr(live, "read_after", read_then_delete)
+    autoforward.run_pending(app)
+    assert len(reads_of_doomed) == 2
+    assert forwarded_ns(target) == [1]
+    with app.app_context():
+        assert [a.request_id for a in db.session.scalars(sa.select(Resend))] == [kept]
+
+
 def test_a_held_lease_keeps_other_processes_out_until_it_expires(app, client, endpoint, target):
     switch_on(client, endpoint["token"], target.url())
     capture(client, endpoint["token"], 2)

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from inspector import live
-from inspector.models import CapturedRequest, Endpoint, db
+from inspector.models import Endpoint, db
 from tests.conftest import fresh_pg_schema, make_app, pg_url
 
 ROWS = 20_000  # per endpoint: the default retention keeps 10,000
@@ -63,13 +63,13 @@ def test_stream_reads_start_at_the_cursor_in_index_order(history, name):
                                   (cursor["e"], cursor["tx"], cursor["id"])).fetchall()
         elif name == "newest settled":
             rows = db.session.execute(sa.text(f"EXPLAIN {live.NEWEST_SETTLED}"), cursor).all()
-        else:  # the ORM's reads: positions (a filtered stream), or the rows themselves
-            columns = ((CapturedRequest.id,) if name.startswith("positions")
-                       else (CapturedRequest.id, CapturedRequest))
-            query = live.settled_after(cursor["e"], live.Cursor(cursor["id"], cursor["tx"]),
-                                       cursor["n"], *columns)
-            sql = query.compile(db.engine, compile_kwargs={"literal_binds": True})
-            rows = db.session.execute(sa.text(f"EXPLAIN {sql}")).all()
+        else:  # positions (a filtered stream), or the rows themselves
+            reads = live.POSITIONS_AFTER if name.startswith("positions") else live.ROWS_AFTER
+            query = reads[True].compile(db.engine)
+            driver = db.session.connection().connection.dbapi_connection
+            rows = driver.execute(f"EXPLAIN {query}", query.construct_params(
+                {"e": cursor["e"], "tx": cursor["tx"], "id": cursor["id"], "limit": cursor["n"]}
+            )).fetchall()
         db.session.rollback()
     plan = "\n".join(row[0] for row in rows)
     assert "ix_captured_endpoint_txid" in plan, plan
