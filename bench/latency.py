@@ -11,7 +11,7 @@ import random
 import socket
 import threading
 import time
-from typing import Optional
+from typing import Callable, Optional
 
 import httpx
 
@@ -66,25 +66,35 @@ class StreamReader:
         self._thread.join(5)
 
 
+def send_events(post_url: str, token: str, events: int, spacing: float, rng: random.Random,
+                on_send: Optional[Callable[[str], None]] = None) -> list[float]:
+    """POST `events` signed webhooks, `spacing` apart on average; each one's answer time
+    in ms. on_send(event id) runs just before each POST."""
+    answered: list[float] = []
+    with httpx.Client(timeout=30) as http:
+        for n in range(events):
+            body = event_body(rng, n)
+            if on_send:
+                on_send(json.loads(body)["id"])
+            start = time.monotonic()
+            http.post(f"{post_url}/hooks/{token}", content=body,
+                      headers={"Content-Type": "application/json",
+                               "X-Protocol-Signature": sign(body, SECRET)})
+            answered.append(1000 * (time.monotonic() - start))
+            time.sleep(spacing * (0.5 + rng.random()))
+    return answered
+
+
 def measure(stream_url: str, post_url: str, token: str, events: int, spacing: float,
             label: str) -> dict:
     """POST `events` signed webhooks to post_url, read them on stream_url's stream."""
     rng = random.Random(hash(label) & 0xFFFF)
     reader = StreamReader(stream_url, token)
     sent: dict[str, float] = {}
-    answered: list[float] = []
     try:
         time.sleep(0.3)  # let the stream settle before the first event
-        with httpx.Client(timeout=30) as http:
-            for n in range(events):
-                body = event_body(rng, n)
-                event_id = json.loads(body)["id"]
-                sent[event_id] = time.monotonic()
-                http.post(f"{post_url}/hooks/{token}", content=body,
-                          headers={"Content-Type": "application/json",
-                                   "X-Protocol-Signature": sign(body, SECRET)})
-                answered.append(1000 * (time.monotonic() - sent[event_id]))
-                time.sleep(spacing * (0.5 + rng.random()))
+        answered = send_events(post_url, token, events, spacing, rng,
+                               on_send=lambda event_id: sent.update({event_id: time.monotonic()}))
         deadline = time.monotonic() + 10
         while len(set(sent) & set(reader.arrived)) < len(sent) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -95,6 +105,14 @@ def measure(stream_url: str, post_url: str, token: str, events: int, spacing: fl
             "p50_ms": percentile(latencies, 50), "p95_ms": percentile(latencies, 95),
             "max_ms": max(latencies) if latencies else float("nan"),
             "post_p50_ms": percentile(answered, 50), "post_p95_ms": percentile(answered, 95)}
+
+
+def answer_times(post_url: str, events: int, spacing: float, label: str) -> dict:
+    """Only the POSTs' answer times: the baseline server has no stream to read."""
+    answered = send_events(post_url, "baseline", events, spacing,
+                           random.Random(hash(label) & 0xFFFF))
+    return {"label": label, "events": len(answered), "p50_ms": percentile(answered, 50),
+            "p95_ms": percentile(answered, 95)}
 
 
 BROWSER_OBSERVER = """

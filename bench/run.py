@@ -33,7 +33,7 @@ import memory  # noqa: E402
 import multi_server  # noqa: E402
 import throughput  # noqa: E402
 from common import (BENCH, LOAD_CONNECTIONS, LOAD_DELAY_MS, PG_BASE, ROOT, PgSchema, Wrk, bodies_file, create_endpoint,  # noqa: E402
-                    ensure_httpbin_venv, gunicorn_defaults, inspector_server)
+                    bare_server, ensure_httpbin_venv, gunicorn_defaults, inspector_server)
 
 CHROMIUM = os.environ.get("INSPECTOR_BENCH_CHROMIUM", "/usr/bin/chromium")
 MARK_START, MARK_END = "<!-- results:start -->", "<!-- results:end -->"
@@ -149,7 +149,7 @@ def _stored_row(table: Table, name: str, figures: dict) -> None:
 def section_b(table: Table, work: Path, cfg: dict) -> dict:
     """Live latency on SQLite: same server and a second server on the same file, idle and
     under ~1k req/s of capture; then POST → row visible in Chromium."""
-    results = {}
+    results = {"bare": bare_answers(work, cfg)}
     data = work / "live"
     first = inspector_server("live-a", data, work).start()
     second = inspector_server("live-b", data, work).start()
@@ -171,7 +171,7 @@ def section_b(table: Table, work: Path, cfg: dict) -> dict:
                 if load:
                     got["load_rps"] = load.wait()["rps"]
                 results[label] = got
-                _latency_row(table, "b", got)
+                _latency_row(table, "b", got, results["bare"])
         if latency.dashboard_present(first.url, token):
             if Path(CHROMIUM).exists():
                 got = latency.measure_browser(first.url, token, cfg["browser_events"], 0.05,
@@ -193,13 +193,44 @@ def section_b(table: Table, work: Path, cfg: dict) -> dict:
     return results
 
 
-def _latency_row(table: Table, section: str, got: dict) -> None:
-    """One latency scenario: p50 and p95 against the issue's targets."""
-    load = f", load {got['load_rps']:,.0f} req/s" if "load_rps" in got else ""
+_BARE_ANSWERS: dict = {}
+
+
+def bare_answers(work: Path, cfg: dict) -> dict:
+    """The live rows' baseline: bare Flask's own answers to the same paced POSTs, idle
+    and under the same paced load; measured once a run, alone on the machine."""
+    if not _BARE_ANSWERS:
+        server = bare_server(work).start()
+        bodies = bodies_file(30_000, seed=17)
+        try:
+            _BARE_ANSWERS["idle"] = latency.answer_times(server.url, cfg["events"], cfg["spacing"],
+                                                         "bare idle")
+            load = Wrk(server.url, cfg["events"] * cfg["spacing"] * 1.3 + 4,
+                       connections=LOAD_CONNECTIONS, bodies=bodies, paths=["/hooks/busy"],
+                       delay_ms=LOAD_DELAY_MS)
+            time.sleep(1)
+            _BARE_ANSWERS["load"] = latency.answer_times(server.url, cfg["events"],
+                                                         cfg["spacing"], "bare under load")
+            _BARE_ANSWERS["load"]["load_rps"] = load.wait()["rps"]
+        finally:
+            server.stop()
+            bodies.unlink(missing_ok=True)
+    return _BARE_ANSWERS
+
+
+def _latency_row(table: Table, section: str, got: dict, bare: dict) -> None:
+    """One latency scenario: p50 and p95 against the issue's targets, beside bare
+    Flask's own answer under the same pacing and load."""
+    loaded = "load_rps" in got
+    load = f", load {got['load_rps']:,.0f} req/s" if loaded else ""
+    base = bare["load" if loaded else "idle"]
+    base_load = f" under {base['load_rps']:,.0f} req/s" if loaded else ", idle"
     table.add(section, f"live: {got['label']} ({got['received']}/{got['events']} events{load})",
               f"p50 {ms(got['p50_ms'])}, p95 {ms(got['p95_ms'])} (the POST's own answer: "
               f"p50 {ms(got['post_p50_ms'])}, p95 {ms(got['post_p95_ms'])})",
-              "smee.io p95 2–3.5 ms (issue 7)", "", "p50 ≤ 10 ms, p95 ≤ 30 ms",
+              f"bare Flask's answer to the same POSTs{base_load}: p50 {ms(base['p50_ms'])}, "
+              f"p95 {ms(base['p95_ms'])}", f"{got['p50_ms'] / base['p50_ms']:.1f}× (p50)",
+              "p50 ≤ 10 ms, p95 ≤ 30 ms",
               got["p50_ms"] <= 10 and got["p95_ms"] <= 30 and got["received"] == got["events"])
 
 
@@ -247,12 +278,14 @@ def section_d(table: Table, work: Path, cfg: dict) -> dict:
 
 def section_e(table: Table, work: Path, cfg: dict) -> dict:
     """Two servers on one PostgreSQL."""
+    bare = bare_answers(work, cfg)
     got = multi_server.run(work, cfg["multi_events"], cfg["spacing"], cfg["idle_seconds"],
                            cfg["streams"])
+    got["bare"] = bare
     for key in ("idle", "load", "full"):
         if key == "load":
             got[key]["load_rps"] = got["load_wrk"]["rps"]
-        _latency_row(table, "e", got[key])
+        _latency_row(table, "e", got[key], bare)
     table.add("e", f"database cost of an idle live stream ({got['streams']} streams open; "
               "pg_stat_user_indexes scans of the stream's index)",
               f"{got['scans_per_stream_per_second']:.2f} queries/s per stream",
@@ -310,9 +343,12 @@ def main() -> int:
     g = gunicorn_defaults()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip()
+    if subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                      capture_output=True, text=True).stdout.strip():
+        commit += " plus working tree"
     header = (f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
               f"{'quick' if args.quick else 'full'} mode, {time.monotonic() - started:.0f} s; "
-              f"commit {commit} plus working tree; {machine()}; Python {platform.python_version()}; "
+              f"commit {commit}; {machine()}; Python {platform.python_version()}; "
               f"gunicorn {g['worker_class']} {g['workers']} workers × {g['threads']} threads "
               f"for every server; load average {load_start} at start, "
               f"{Path('/proc/loadavg').read_text().split()[0]} at end; PostgreSQL "
