@@ -244,7 +244,9 @@ Filter = Callable[[sa.Select], sa.Select]
 _TABLE = CapturedRequest.__table__
 # What a stream sends of a row (a list row, an event summary): all but headers and
 # body, which may be 25 MiB. Read as plain rows, not ORM objects: building those
-# took 0.6 ms a read, and 3-4 ms under load in a worker busy capturing.
+# took 0.6 ms a read, and 3-4 ms under load in a worker busy capturing. The rows'
+# attributes are named as CapturedRequest's, so the row template and
+# serialize.summary() take either.
 LISTED_COLUMNS = tuple(c for c in _TABLE.c if c.name not in ("headers", "body"))
 
 
