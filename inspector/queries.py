@@ -1,6 +1,7 @@
 """Reading captured requests back: filters, free-text search, paging."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
@@ -69,20 +70,29 @@ def _like_pattern(text: str) -> str:
     return "%" + text.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
 
 
+# Only A-Z fold: what SQLite's lower() does, so the needle must not fold more.
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
 def _text_search(needle: str) -> sa.ColumnElement[bool]:
     """Case-insensitive (for ASCII letters) substring match in the body and headers."""
-    lowered = needle.lower()
+    lowered = needle.translate(_ASCII_LOWER)
+    # Headers are stored as JSON text, which spells non-ASCII letters, quotes and
+    # backslashes as escapes: the needle is looked for spelled the same way.
+    in_json = json.dumps(lowered)[1:-1]
     if db.engine.dialect.name == "postgresql":
         # bytea has no ILIKE; its 'escape' text form keeps ASCII as is and
         # spells other bytes as octal, so the needle is spelled the same way.
-        body = sa.func.encode(CapturedRequest.body, "escape").ilike(
+        # COLLATE "C": ILIKE then folds ASCII only, byte by byte, as SQLite does;
+        # under the database's locale it took 3x as long (500 ms at 25,000 rows).
+        body = sa.func.encode(CapturedRequest.body, "escape").collate("C").ilike(
             _like_pattern(_pg_escape(lowered.encode())), escape="!")
-        headers = sa.cast(CapturedRequest.headers, sa.Text).ilike(
-            _like_pattern(lowered), escape="!")
+        headers = sa.cast(CapturedRequest.headers, sa.Text).collate("C").ilike(
+            _like_pattern(in_json), escape="!")
         return sa.or_(body, headers)
     # SQLite: instr() works on blobs; lower() folds ASCII, as ILIKE would.
     body = sa.func.instr(sa.func.lower(sa.cast(CapturedRequest.body, sa.Text)), lowered) > 0
-    headers = sa.func.instr(sa.func.lower(CapturedRequest.headers), lowered) > 0
+    headers = sa.func.instr(sa.func.lower(CapturedRequest.headers), in_json) > 0
     return sa.or_(body, headers)
 
 

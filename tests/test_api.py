@@ -133,6 +133,25 @@ def test_search_non_ascii_and_binary(client, endpoint):
     assert [r["id"] for r in client.get(url, query_string={"q": "i’m trav"}).json["requests"]] == [rid]
 
 
+def test_search_folds_ascii_case_only_the_same_on_every_backend(client, endpoint):
+    """Letters A-Z match either case; other letters match as typed, in the body and in
+    the headers alike (SQLite's lower() folds ASCII only, and PostgreSQL is told to).
+    Before, a needle with a capital non-ASCII letter found nothing, even as typed."""
+    token = endpoint["token"]
+    rid = client.post(f"/hooks/{token}", data="Bienvenue à l'ÉCOLE".encode(),
+                      headers={"X-Note": "Ünïcode Header", "X-Quote": 'say "hi"'}).json["id"]
+    url = f"/api/endpoints/{token}/requests"
+
+    def found(q):
+        return [r["id"] for r in client.get(url, query_string={"q": q}).json["requests"]]
+
+    assert found("ÉCOLE") == [rid] and found("Écol") == [rid]  # as typed
+    assert found("BIENVENUE à L") == [rid]  # ASCII folded, à as typed
+    assert found("école") == [] and found("À L'") == []
+    assert found("ÜNÏCODE header") == [] and found("Ünïcode HEADER") == [rid]
+    assert found('SAY "hi"') == [rid]  # headers are JSON text: quotes stored escaped
+
+
 @pytest.mark.parametrize("query, message", [
     ({"signature": "bogus"}, "signature must be one of"),
     ({"limit": "many"}, "limit must be a whole number"),
