@@ -18,8 +18,8 @@ from pathlib import Path
 
 import httpx
 
-from common import (PYTHON, ROOT, SECRET, Wrk, bodies_file, create_endpoint, inspector_server,
-                    percentile, sign)
+from common import (PG_BASE, PYTHON, ROOT, SECRET, PgSchema, Wrk, bodies_file, create_endpoint,
+                    inspector_server, percentile, sign)
 
 ENDPOINTS = 20
 EVENT_TYPES = [f"{r}.{a}" for r in ("contact", "conversation", "message", "group", "attachment")
@@ -121,17 +121,50 @@ def _timed(http: httpx.Client, url: str, samples: int) -> dict:
     return {"p50_ms": percentile(times, 50), "p95_ms": percentile(times, 95), "status": status}
 
 
-def _sample_ids(path: Path, endpoint_id: int) -> tuple[int, int, str]:
-    """A request id 90% deep in one endpoint's history, a random one, and an object id."""
-    with sqlite3.connect(path) as conn:
-        count = conn.execute("SELECT count(*) FROM captured_requests WHERE endpoint_id = ?",
-                             (endpoint_id,)).fetchone()[0]
-        deep = conn.execute("SELECT id FROM captured_requests WHERE endpoint_id = ? ORDER BY id"
-                            " DESC LIMIT 1 OFFSET ?", (endpoint_id, int(count * 0.9))).fetchone()[0]
-        some, resource = conn.execute(
-            "SELECT id, resource_id FROM captured_requests WHERE endpoint_id = ? ORDER BY id"
-            " LIMIT 1 OFFSET ?", (endpoint_id, count // 3)).fetchone()
+def _sample_ids(conn, mark: str, endpoint_id: int) -> tuple[int, int, str]:
+    """A request id 90% deep in one endpoint's history, a random one, and an object id
+    (`mark`: the driver's parameter placeholder)."""
+    count = conn.execute(f"SELECT count(*) FROM captured_requests WHERE endpoint_id = {mark}",
+                         (endpoint_id,)).fetchone()[0]
+    deep = conn.execute(f"SELECT id FROM captured_requests WHERE endpoint_id = {mark} ORDER BY id"
+                        f" DESC LIMIT 1 OFFSET {mark}", (endpoint_id, int(count * 0.9))).fetchone()[0]
+    some, resource = conn.execute(
+        f"SELECT id, resource_id FROM captured_requests WHERE endpoint_id = {mark} ORDER BY id"
+        f" LIMIT 1 OFFSET {mark}", (endpoint_id, count // 3)).fetchone()
     return deep, some, resource
+
+
+def _time_reads(server, ep: dict, sample: tuple[int, int, str], samples: int,
+                label: str = "") -> tuple[dict, bool]:
+    """Time every page and API read on endpoint `ep`; ({name: figures}, dashboard there)."""
+    deep, some, resource = sample
+    base = f"{server.url}/api/endpoints/{ep['token']}/requests"
+    page = f"{server.url}/endpoints/{ep['token']}"
+    reads = {
+        "API list, newest 50": base,
+        "filter event_type": f"{base}?event_type=message.updated",
+        "filter resource_type": f"{base}?resource_type=contact",
+        "filter resource_id": f"{base}?resource_id={resource}",
+        "filter signature=invalid": f"{base}?signature=invalid",
+        "deep paging (before, 90% down)": f"{base}?before={deep}",
+        "request detail (API)": f"{server.url}/api/requests/{some}",
+        "free-text search (rare word)": f"{base}?q={RARE_WORD}",
+        "free-text search (no match)": f"{base}?q=nosuchwordanywhere",
+    }
+    timed = {}
+    with httpx.Client(timeout=60) as http:
+        dashboard = http.get(page).status_code == 200
+        if dashboard:
+            reads = {"home page (every endpoint, its count and last arrival)": server.url + "/",
+                     "endpoint page": page,
+                     "endpoint page, deep (before)": f"{page}?before={deep}",
+                     "endpoint page, filter event_type": f"{page}?event_type=message.updated",
+                     "request detail page": f"{server.url}/requests/{some}", **reads}
+        for name, url in reads.items():
+            heavy = "search" in name
+            timed[name] = _timed(http, url, max(5, samples // 4) if heavy else samples)
+            print(f"  (c){label} {name}: p95 {timed[name]['p95_ms']:.1f} ms", flush=True)
+    return timed, dashboard
 
 
 def run(work: Path, total: int, samples: int, retention_seconds: float = 8) -> dict:
@@ -147,38 +180,57 @@ def run(work: Path, total: int, samples: int, retention_seconds: float = 8) -> d
     server = inspector_server("history", data, work, extra_env={"INSPECTOR_MAX_REQUESTS": "0"})
     server.start()
     try:
-        ep = endpoints[3]
-        deep, some, resource = _sample_ids(path, ep["id"])
-        base = f"{server.url}/api/endpoints/{ep['token']}/requests"
-        page = f"{server.url}/endpoints/{ep['token']}"
-        reads = {
-            "API list, newest 50": base,
-            "filter event_type": f"{base}?event_type=message.updated",
-            "filter resource_type": f"{base}?resource_type=contact",
-            "filter resource_id": f"{base}?resource_id={resource}",
-            "filter signature=invalid": f"{base}?signature=invalid",
-            "deep paging (before, 90% down)": f"{base}?before={deep}",
-            "request detail (API)": f"{server.url}/api/requests/{some}",
-            "free-text search (rare word)": f"{base}?q={RARE_WORD}",
-            "free-text search (no match)": f"{base}?q=nosuchwordanywhere",
-        }
-        with httpx.Client(timeout=60) as http:
-            dashboard = http.get(page).status_code == 200
-            if dashboard:
-                reads = {"home page (every endpoint, its count and last arrival)":
-                         server.url + "/",
-                         "endpoint page": page,
-                         "endpoint page, deep (before)": f"{page}?before={deep}",
-                         "endpoint page, filter event_type": f"{page}?event_type=message.updated",
-                         "request detail page": f"{server.url}/requests/{some}", **reads}
-            for name, url in reads.items():
-                heavy = "search" in name
-                result["reads"][name] = _timed(http, url, max(5, samples // 4) if heavy else samples)
-                print(f"  (c) {name}: p95 {result['reads'][name]['p95_ms']:.1f} ms", flush=True)
-        result["dashboard"] = dashboard
+        with sqlite3.connect(path) as conn:
+            sample = _sample_ids(conn, "?", endpoints[3]["id"])
+        result["reads"], result["dashboard"] = _time_reads(server, endpoints[3], sample, samples)
     finally:
         server.stop()
     result["retention"] = _retention(work, data, endpoints, retention_seconds)
+    return result
+
+
+def run_postgres(work: Path, total: int, samples: int) -> dict:
+    """The same history and reads on PostgreSQL (the many-servers deployment), in a
+    schema of its own: rows written with COPY, then VACUUM ANALYZE, as autovacuum
+    would in time."""
+    import psycopg
+
+    with PgSchema("inspector_bench_history") as schema:
+        env = {**os.environ, "INSPECTOR_DATA_DIR": str(work / "pg-history"),
+               "INSPECTOR_SECRET_KEY": "bench", "INSPECTOR_DATABASE_URL": schema.url}
+        subprocess.run([PYTHON, "-m", "inspector", "migrate"], env=env, check=True, cwd=ROOT,
+                       capture_output=True)
+        with psycopg.connect(PG_BASE, options=f"-csearch_path={schema.name}") as conn:
+            tokens = [f"benchhistory{n:02d}" + os.urandom(12).hex() for n in range(ENDPOINTS)]
+            for token in tokens:
+                conn.execute("INSERT INTO endpoints (token, name, secrets, signature_header,"
+                             " auto_forward, response_status, created_at)"
+                             " VALUES (%s, 'history', %s, 'X-Protocol-Signature', false, 200, now())",
+                             (token, json.dumps([SECRET])))
+            ids = [row[0] for row in conn.execute("SELECT id FROM endpoints ORDER BY id")]
+            started = time.monotonic()
+            with conn.cursor().copy(f"COPY captured_requests ({', '.join(COLUMNS)}) FROM STDIN") \
+                    as copy:
+                for row in _rows(ids, total):
+                    # _rows() spells the time and flag as SQLite stores them.
+                    copy.write_row((*row[:1], row[1] + "+00", *row[2:14], bool(row[14]),
+                                    *row[15:]))
+            conn.commit()
+            seconds = time.monotonic() - started
+            conn.autocommit = True
+            conn.execute("VACUUM ANALYZE")
+            size = conn.execute("SELECT pg_total_relation_size('captured_requests')").fetchone()[0]
+            endpoints = [{"id": i, "token": t} for i, t in zip(ids, tokens)]
+            sample = _sample_ids(conn, "%s", endpoints[3]["id"])
+        result = {"rows": total, "insert_seconds": seconds, "bytes": size,
+                  "bytes_per_request": size / total}
+        server = inspector_server("pg-history", work / "pg-history", work, schema.url,
+                                  extra_env={"INSPECTOR_MAX_REQUESTS": "0"}).start()
+        try:
+            result["reads"], result["dashboard"] = _time_reads(server, endpoints[3], sample,
+                                                               samples, " PostgreSQL")
+        finally:
+            server.stop()
     return result
 
 
