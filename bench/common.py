@@ -255,6 +255,16 @@ class Wrk:
         return self.result
 
 
+def paced_load(url: str, path: str, bodies: Path, events: int, spacing: float) -> Wrk:
+    """The paced background load of the latency scenarios (LOAD_CONNECTIONS, each
+    pausing LOAD_DELAY_MS) on `path`, lasting while `events` POSTs `spacing` apart are
+    measured; returns once it has run for a second."""
+    load = Wrk(url, events * spacing * 1.3 + 4, connections=LOAD_CONNECTIONS, bodies=bodies,
+               paths=[path], delay_ms=LOAD_DELAY_MS)
+    time.sleep(1)
+    return load
+
+
 def create_endpoint(server: Server, secret: str = SECRET, **fields) -> dict:
     """Create an endpoint through the API."""
     response = httpx.post(server.url + "/api/endpoints",

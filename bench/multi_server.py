@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import latency
-from common import (LOAD_CONNECTIONS, LOAD_DELAY_MS, PgSchema, Wrk, bodies_file, create_endpoint,
-                    inspector_server, run_wrk)
+from common import (PgSchema, bodies_file, create_endpoint, inspector_server, paced_load,
+                    run_wrk)
 
 # A stream's reads go through the (endpoint_id, txid, id) index; the servers' own
 # background work (auto-forward, retention) reads other tables and indexes.
@@ -76,9 +76,7 @@ def run(work: Path, events: int, spacing: float, idle_seconds: float, streams: i
             busy = create_endpoint(first)["token"]
             result["idle"] = latency.measure(first.url, second.url, token, events, spacing,
                                              "pg cross-server idle")
-            load = Wrk(second.url, max(4, events * spacing * 1.3 + 3), connections=LOAD_CONNECTIONS,
-                       bodies=bodies, paths=[f"/hooks/{busy}"], delay_ms=LOAD_DELAY_MS)
-            time.sleep(1)
+            load = paced_load(second.url, f"/hooks/{busy}", bodies, events, spacing)
             result["load"] = latency.measure(first.url, second.url, token, events, spacing,
                                              "pg cross-server under load")
             result["load_wrk"] = load.wait()

@@ -32,8 +32,9 @@ import latency  # noqa: E402
 import memory  # noqa: E402
 import multi_server  # noqa: E402
 import throughput  # noqa: E402
-from common import (BENCH, LOAD_CONNECTIONS, LOAD_DELAY_MS, PG_BASE, ROOT, PgSchema, Wrk, bodies_file, create_endpoint,  # noqa: E402
-                    bare_server, ensure_httpbin_venv, gunicorn_defaults, inspector_server)
+from common import (BENCH, PG_BASE, ROOT, PgSchema, bare_server, bodies_file,  # noqa: E402
+                    create_endpoint, ensure_httpbin_venv, gunicorn_defaults, inspector_server,
+                    paced_load)
 
 CHROMIUM = os.environ.get("INSPECTOR_BENCH_CHROMIUM", "/usr/bin/chromium")
 MARK_START, MARK_END = "<!-- results:start -->", "<!-- results:end -->"
@@ -162,10 +163,8 @@ def section_b(table: Table, work: Path, cfg: dict) -> dict:
                 label = f"SQLite, {where}, {'~1k req/s load' if loaded else 'idle'}"
                 load = None
                 if loaded:
-                    load = Wrk(poster.url, cfg["events"] * cfg["spacing"] * 1.3 + 4,
-                               connections=LOAD_CONNECTIONS, bodies=bodies,
-                               paths=[f"/hooks/{busy}"], delay_ms=LOAD_DELAY_MS)
-                    time.sleep(1)
+                    load = paced_load(poster.url, f"/hooks/{busy}", bodies, cfg["events"],
+                                      cfg["spacing"])
                 got = latency.measure(first.url, poster.url, token, cfg["events"],
                                       cfg["spacing"], label)
                 if load:
@@ -205,10 +204,7 @@ def bare_answers(work: Path, cfg: dict) -> dict:
         try:
             _BARE_ANSWERS["idle"] = latency.answer_times(server.url, cfg["events"], cfg["spacing"],
                                                          "bare idle")
-            load = Wrk(server.url, cfg["events"] * cfg["spacing"] * 1.3 + 4,
-                       connections=LOAD_CONNECTIONS, bodies=bodies, paths=["/hooks/busy"],
-                       delay_ms=LOAD_DELAY_MS)
-            time.sleep(1)
+            load = paced_load(server.url, "/hooks/busy", bodies, cfg["events"], cfg["spacing"])
             _BARE_ANSWERS["load"] = latency.answer_times(server.url, cfg["events"],
                                                          cfg["spacing"], "bare under load")
             _BARE_ANSWERS["load"]["load_rps"] = load.wait()["rps"]
