@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import string
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
@@ -71,7 +72,7 @@ def _like_pattern(text: str) -> str:
 
 
 # Only A-Z fold: what SQLite's lower() does, so the needle must not fold more.
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
 def _text_search(needle: str) -> sa.ColumnElement[bool]:
