@@ -57,7 +57,7 @@ def _register_error_handlers(app: Flask) -> None:
 def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
     """Application factory: defaults from settings, then the environment, then tests."""
     from . import (access, api, autoforward, csrf, hooks, live, resend_views, retention,
-                   security_headers, settings, storage)
+                   security_headers, settings, storage, urls)
     from . import diff_views
     from .dashboard import bp as dashboard_bp
     from flask_migrate import Migrate
@@ -70,6 +70,7 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
         app.config.update(test_config)
     app.config["SECRET_KEY"] = _secret_key(app.config)
     app.config["MAX_CONTENT_LENGTH"] = None  # the capture view enforces its own limit
+    app.url_map.converters["id"] = urls.IdConverter  # before any route uses it
 
     storage.init_app(app)
     Migrate(app, storage.db, directory=str(PACKAGE_DIR / "migrations"), render_as_batch=True)

@@ -132,7 +132,7 @@ def recheck(token: str):
     return jsonify(rechecked=sum(counts.values()), statuses=counts)
 
 
-@bp.get("/requests/<int:request_id>")
+@bp.get("/requests/<id:request_id>")
 def get_request(request_id: int):
     """One request in full, with its resend attempts newest first."""
     row = request_or_404(request_id)
@@ -142,7 +142,7 @@ def get_request(request_id: int):
     return jsonify(serialize.detail(row, resends, limit))
 
 
-@bp.get("/requests/<int:request_id>/body")
+@bp.get("/requests/<id:request_id>/body")
 def get_body(request_id: int):
     """The raw body bytes, with the content type they came with (never rendered inline)."""
     row = request_or_404(request_id)

@@ -19,8 +19,6 @@ from .textdiff import Row
 INLINE_LIMIT = 1024 * 1024
 # Values longer than this are cut in lists of changes (the API answer has them whole).
 VALUE_CHARS = 300
-# Ids above this cannot be stored (64-bit), so no lookup is needed to say "unknown".
-MAX_ID = 2**63 - 1
 # Unix seconds a `*_at` field may hold and still be shown as a date.
 _TIMESTAMPS = (0, 253_402_300_799)
 

@@ -3,6 +3,7 @@ request about the same object. Thin views over inspector.compare; one model per 
 (`DiffPage`) renders both the HTML and the API answer, so they always agree."""
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
@@ -11,7 +12,7 @@ from flask import Blueprint, Flask, Response, request, url_for
 from . import compare
 from .dashboard import error_page
 from .diff import Change, PayloadDiff, dumps
-from .models import CapturedRequest, Endpoint, Resend, db
+from .models import MAX_ID, CapturedRequest, Endpoint, Resend, db
 from .page_support import page_or_fragment
 from .render import human_size
 from .serialize import iso
@@ -53,7 +54,7 @@ def parse_ids(args: Mapping[str, str], what: str) -> tuple[int, int]:
 
 def find(model: type, ident: int, what: str) -> Any:
     """The stored row, or DiffInputError (404)."""
-    found = db.session.get(model, ident) if 0 < ident <= compare.MAX_ID else None
+    found = db.session.get(model, ident) if 0 < ident <= MAX_ID else None
     if found is None:
         raise DiffInputError(f"No {what} with id {ident}.", 404)
     return found
@@ -251,11 +252,11 @@ def api_diff_resends():
     return json_answer(resends_page(request.args).answer())
 
 
-@bp.get("/api/requests/<int:request_id>/previous-diff")
+@bp.get("/api/requests/<id:request_id>/previous-diff")
 def api_previous_diff(request_id: int):
     """The request against the previous one about the same object on its endpoint."""
     req = find(CapturedRequest, request_id, "request")
-    context = object_panel(req, inline_limit=compare.MAX_ID)
+    context = object_panel(req, inline_limit=sys.maxsize)  # the API diffs any size
     if context is None:
         return json_answer({"request": req.id, "object": None, "previous": None, "diff": None,
                             "message": "This request's event names no object."})

@@ -28,6 +28,19 @@ def _string(data: Mapping[str, Any], field: str, limit: int) -> str | None:
         raise InputError(f"{field} must be a string.", field)
     if len(value) > limit:
         raise InputError(f"{field} is too long (at most {limit} characters).", field)
+    return _storable(value, field)
+
+
+def _storable(value: str, field: str) -> str:
+    """Text both stores can keep: JSON may carry a lone surrogate (not encodable as
+    UTF-8) or a NUL (refused by PostgreSQL's text), and either failed only on save."""
+    if "\x00" in value:
+        raise InputError(f"{field} must not contain NUL characters.", field)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(f"{field} must be valid Unicode text (it holds a lone surrogate "
+                         "escape such as \\ud800).", field) from None
     return value
 
 
@@ -47,7 +60,7 @@ def _secrets(data: Mapping[str, Any]) -> list[str] | None:
         raise InputError(f"At most {MAX_SECRETS} secrets per endpoint.", "secrets")
     if any(len(v) > MAX_SECRET for v in values):
         raise InputError(f"A secret is too long (at most {MAX_SECRET} characters).", "secrets")
-    return values
+    return [_storable(v, "secrets") for v in values]
 
 
 def _forward_url(data: Mapping[str, Any]) -> str | None:

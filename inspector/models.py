@@ -27,6 +27,9 @@ db = SQLAlchemy(model_class=Base)
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; elsewhere ids are 64-bit.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+# Ids are 64-bit signed on both stores: a larger number names no row, and binding
+# it would overflow the driver instead of finding nothing.
+MAX_ID = 2**63 - 1
 
 
 def utcnow() -> datetime:

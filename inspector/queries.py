@@ -8,7 +8,7 @@ from typing import Mapping, Optional
 
 import sqlalchemy as sa
 
-from .models import CapturedRequest, db
+from .models import MAX_ID, CapturedRequest, db
 from .signatures import STATUSES
 
 # Lists and streams never need the body; it may be 25 MiB.
@@ -120,6 +120,8 @@ def parse_id(raw: Optional[str], name: str) -> Optional[int]:
         raise QueryError(f"{name} must be a request id (a whole number).") from None
     if value < 0:
         raise QueryError(f"{name} must not be negative.")
+    if value > MAX_ID:
+        raise QueryError(f"{name} is too large to be a request id.")
     return value
 
 

@@ -12,7 +12,7 @@ from . import bulk, serialize
 from .api import endpoint_or_404, error, json_body, request_or_404
 from .autoforward import forwarder
 from .endpoint_input import InputError
-from .models import BulkReplay, CapturedRequest, Endpoint, Resend, db
+from .models import MAX_ID, BulkReplay, CapturedRequest, Endpoint, Resend, db
 from .queries import QueryError, RequestFilter
 from .render import human_size
 from .resend import LookupFailed, ResendError, TargetRefused, check_target, edited_body, pretty_body
@@ -114,7 +114,7 @@ def _refused(exc: Refused):
     return error(str(exc), exc.status)
 
 
-@bp.post("/api/requests/<int:request_id>/resend")
+@bp.post("/api/requests/<id:request_id>/resend")
 def api_resend(request_id: int):
     """Send a stored request again (as is, edited, or re-signed): 201 with the attempt."""
     data = json_body()
@@ -161,13 +161,13 @@ def api_start_replay(token: str):
     return jsonify(bulk.to_dict(job)), 201
 
 
-@bp.get("/api/replays/<int:job_id>")
+@bp.get("/api/replays/<id:job_id>")
 def api_replay(job_id: int):
     """A job's progress."""
     return jsonify(bulk.to_dict(job_or_404(job_id)))
 
 
-@bp.post("/api/replays/<int:job_id>/stop")
+@bp.post("/api/replays/<id:job_id>/stop")
 def api_stop_replay(job_id: int):
     """Ask a running job to stop."""
     job = job_or_404(job_id)
@@ -218,13 +218,13 @@ def _panel_response(req: CapturedRequest, **extra):
     return html, 200, {"Vary": "HX-Request"}
 
 
-@bp.get("/requests/<int:request_id>/resend-panel")
+@bp.get("/requests/<id:request_id>/resend-panel")
 def resend_panel(request_id: int):
     """The resend panel; `?raw=1` puts the raw body in the editor instead of the pretty one."""
     return _panel_response(request_or_404(request_id), raw=request.args.get("raw") == "1")
 
 
-@bp.post("/requests/<int:request_id>/resend")
+@bp.post("/requests/<id:request_id>/resend")
 def form_resend(request_id: int):
     """The panel's form: Resend, or Edit & resend; answers with the panel."""
     row = request_or_404(request_id)
@@ -246,7 +246,7 @@ def form_resend(request_id: int):
     return _panel_response(row, raw=raw, error=message, url=form.get("url", ""))
 
 
-@bp.post("/requests/<int:request_id>/quick-resend")
+@bp.post("/requests/<id:request_id>/quick-resend")
 def quick_resend(request_id: int):
     """The list row's one-click Resend to the forward URL: answers with the row's actions."""
     row = request_or_404(request_id)
@@ -280,14 +280,14 @@ def form_start_replay(token: str):
     return render_template("_bulk_progress.html", job=bulk.to_dict(job), error=None)
 
 
-@bp.get("/replays/<int:job_id>")
+@bp.get("/replays/<id:job_id>")
 def replay_progress(job_id: int):
     """The progress fragment; it polls itself while the job runs."""
     return render_template("_bulk_progress.html", job=bulk.to_dict(job_or_404(job_id)),
                            error=None), 200, {"Vary": "HX-Request"}
 
 
-@bp.post("/replays/<int:job_id>/stop")
+@bp.post("/replays/<id:job_id>/stop")
 def form_stop_replay(job_id: int):
     """The stop button."""
     job = job_or_404(job_id)
@@ -310,8 +310,10 @@ def compare_resends():
 
 
 def _id(raw: Optional[str]) -> int:
-    """A numeric id from the query string, or 0."""
-    return int(raw) if raw and raw.isdigit() else 0
+    """A numeric id from the query string, or 0 (no such row) when it cannot be one."""
+    if not raw or not raw.isascii() or not raw.isdigit() or len(raw) > len(str(MAX_ID)):
+        return 0
+    return int(raw) if int(raw) <= MAX_ID else 0
 
 
 def _answer_lines(attempt: Resend) -> list[str]:

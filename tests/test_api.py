@@ -163,6 +163,51 @@ def test_list_parameter_errors(client, endpoint, query, message):
     assert response.status_code == 400 and message in response.json["error"]
 
 
+TOO_BIG = str(2**63)  # one past the largest id either store can hold
+
+
+@pytest.mark.parametrize("method, path", [
+    ("get", "/api/requests/{big}"), ("get", "/api/requests/{big}/body"),
+    ("get", "/api/requests/{big}/previous-diff"), ("post", "/api/requests/{big}/resend"),
+    ("get", "/api/replays/{big}"), ("post", "/api/replays/{big}/stop"),
+    ("get", "/requests/{big}"), ("get", "/requests/{big}/resend-panel"),
+    ("post", "/requests/{big}/resend"), ("post", "/requests/{big}/quick-resend"),
+    ("get", "/replays/{big}"), ("post", "/replays/{big}/stop"),
+    ("get", "/resends/compare?left={big}&right=1"),
+    ("get", "/resends/compare?left=\u00b2&right=1"),
+])
+def test_ids_too_large_for_the_store_are_not_found(client, method, path):
+    response = getattr(client, method)(path.format(big=TOO_BIG), json={})
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("where", ["before", "after", "Last-Event-ID"])
+def test_cursor_ids_too_large_for_the_store_are_refused(client, endpoint, where):
+    token = endpoint["token"]
+    path = "requests" if where == "before" else "events"
+    headers = {where: TOO_BIG} if where == "Last-Event-ID" else {}
+    query = {} if headers else {where: TOO_BIG}
+    response = client.get(f"/api/endpoints/{token}/{path}", query_string=query, headers=headers)
+    assert response.status_code == 400 and "too large" in response.json["error"]
+    page = client.get(f"/endpoints/{token}", query_string={"before": TOO_BIG})
+    assert page.status_code == 400
+
+
+@pytest.mark.parametrize("payload, field", [
+    ({"name": "\ud800"}, "name"), ({"name": "a\u0000b"}, "name"),
+    ({"secret": "\udfff"}, "secret"), ({"secrets": ["ok", "\ud800"]}, "secrets"),
+    ({"forward_url": "http://localhost:3000/\ud800"}, "forward_url"),
+])
+def test_text_no_store_can_keep_is_refused(client, endpoint, payload, field):
+    raw = json.dumps(payload)  # keeps the escapes: a lone surrogate or a NUL on the wire
+    for response in (
+            client.post("/api/endpoints", data=raw, content_type="application/json"),
+            client.patch(f"/api/endpoints/{endpoint['token']}", data=raw,
+                         content_type="application/json")):
+        assert response.status_code == 400, response.data
+        assert field in response.json["error"]
+
+
 def test_request_detail_and_raw_body(client, endpoint):
     rid = client.post(f"/hooks/{endpoint['token']}/a/b?x=1", data=b"\xff\xfe",
                       headers={"Content-Type": "image/x-test"}).json["id"]
