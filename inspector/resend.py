@@ -21,7 +21,7 @@ import re
 import socket
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
-from urllib.parse import quote, urlsplit
+from urllib.parse import SplitResult, quote, urlsplit
 
 from .signatures import sign
 
@@ -50,6 +50,10 @@ class ResendError(ValueError):
 
 class TargetRefused(ResendError):
     """The target is not allowed by the policy (nothing was sent)."""
+
+
+class InvalidTarget(TargetRefused):
+    """The target is not an http(s) URL with a host: a mistake in what was typed."""
 
 
 class LookupFailed(ResendError):
@@ -238,17 +242,23 @@ def _refusal(host: str, shown: str) -> TargetRefused:
         f"To allow it, set {ALLOW_SETTING}={host} (a comma list of hosts, or *).")
 
 
-def check_target(url: str, allow: Sequence[str] = (),
-                 resolve: Optional[Resolver] = None) -> Target:
-    """The target if the policy allows it; TargetRefused (or LookupFailed) otherwise."""
+def target_parts(url: str) -> tuple[SplitResult, Optional[int]]:
+    """The URL split, and its port, if it can be a target; InvalidTarget otherwise."""
     try:
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError as exc:
-        raise TargetRefused(f"{url!r} is not a valid URL: {exc}.") from None
+        raise InvalidTarget(f"{url!r} is not a valid URL: {exc}.") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise TargetRefused(f"{url!r} is not an http:// or https:// URL with a host, "
+        raise InvalidTarget(f"{url!r} is not an http:// or https:// URL with a host, "
                             "for example http://localhost:3000/webhooks.")
+    return parts, port
+
+
+def check_target(url: str, allow: Sequence[str] = (),
+                 resolve: Optional[Resolver] = None) -> Target:
+    """The target if the policy allows it; TargetRefused (or LookupFailed) otherwise."""
+    parts, port = target_parts(url)
     host = parts.hostname.rstrip(".").lower()
     port = port or (443 if parts.scheme == "https" else 80)
     try:

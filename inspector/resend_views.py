@@ -15,7 +15,8 @@ from .endpoint_input import InputError
 from .models import MAX_ID, BulkReplay, CapturedRequest, Endpoint, Resend, db
 from .queries import QueryError, RequestFilter
 from .render import human_size
-from .resend import LookupFailed, ResendError, TargetRefused, check_target, edited_body, pretty_body
+from .resend import (InvalidTarget, LookupFailed, ResendError, TargetRefused, check_target,
+                     edited_body, pretty_body, target_parts)
 from .sender import Policy, deliver, outgoing_for, record, refuse_own_capture
 
 bp = Blueprint("resend", __name__)
@@ -48,9 +49,12 @@ def checked_url(url: Optional[str], endpoint: Endpoint, look_up: bool = False) -
     if not url:
         raise Refused("No target: type a URL or set the endpoint's forward URL.")
     try:
+        target_parts(url)  # a typing mistake is a 400, before a URL is built on it
         refuse_own_capture(url)
         if look_up:
             check_target(url, policy().allow, policy().resolve)
+    except InvalidTarget as exc:
+        raise Refused(str(exc), 400) from None
     except LookupFailed:
         pass  # a DNS failure is recorded as each attempt's error
     except TargetRefused as exc:

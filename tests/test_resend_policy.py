@@ -1,6 +1,8 @@
 """Where a resend may go: loopback by default, INSPECTOR_FORWARD_ALLOW, no DNS tricks, no loops."""
 from __future__ import annotations
 
+import html
+
 import pytest
 
 from inspector import resend as resend_module
@@ -133,6 +135,21 @@ def test_connection_goes_to_the_checked_address_with_the_original_host(app, clie
         got = target.wait_for(1)[0]
     assert calls == ["my-app.test"]
     assert got.header("Host") == [f"my-app.test:{target.port}"]
+
+
+@pytest.mark.parametrize("url, words", [
+    ("not a url", "'not a url' is not an http:// or https:// URL"),
+    ("ftp://localhost/x", "'ftp://localhost/x' is not an http://"),
+    ("http://localhost:99999/x", "'http://localhost:99999/x' is not a valid URL"),
+])
+def test_malformed_target_is_a_bad_request_that_names_it(app, client, endpoint, no_traffic,
+                                                          url, words):
+    request_id = store(app, endpoint["token"])
+    response = client.post(f"/api/requests/{request_id}/resend", json={"url": url})
+    assert response.status_code == 400 and words in response.json["error"], response.json
+    panel = client.post(f"/requests/{request_id}/resend", data={"url": url},
+                        headers={"HX-Request": "true"})
+    assert words in html.unescape(panel.get_data(as_text=True))
 
 
 def test_own_capture_url_is_refused(app, client, endpoint, no_traffic):
