@@ -4,14 +4,22 @@ from __future__ import annotations
 from typing import Optional, Sequence
 from urllib.parse import quote
 
+from .resend import sub_path_in_url
+
 # Headers that describe one connection rather than the request; curl sets its own.
 TRANSPORT_HEADERS = frozenset({
     "host", "content-length", "transfer-encoding", "connection", "keep-alive", "expect",
     "te", "trailer", "upgrade", "proxy-connection",
 })
 # Above this, a `$'...'` argument risks the kernel's per-argument limit (128 KiB on Linux),
-# so the body is piped in: from printf (a shell builtin, no limit) or from the inspector.
+# so the body is piped in from printf (a shell builtin, no limit) or downloaded first.
 INLINE_BODY_LIMIT = 64 * 1024
+# Where a downloaded body is kept. A file, not a pipe: with `&&` a failed download
+# (wrong password, request deleted) sends nothing, where a pipe sent an empty body.
+BODY_FILE = "webhook-body.bin"
+# The inspector's password, read by the shell from the user's environment: the
+# command never holds it.
+PASSWORD_HEADER = '-H "Authorization: Bearer $INSPECTOR_PASSWORD"'
 _URL_PRINTABLE = "".join(chr(c) for c in range(0x21, 0x7F))
 _BARE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_./:@%+,=")
 _PLAIN = frozenset(range(0x20, 0x7F)) - {ord("'")}
@@ -71,10 +79,11 @@ def _header_argument(name: str, value: str) -> str:
 
 
 def curl_command(method: str, url: str, headers: Sequence[Sequence[str]], body: bytes,
-                 body_url: Optional[str] = None) -> str:
+                 body_url: Optional[str] = None, password: bool = False) -> str:
     """A curl command line (bash/zsh) that repeats the request: method, headers in order, body.
 
-    Bodies over INLINE_BODY_LIMIT are fetched from `body_url` when one is given.
+    Bodies over INLINE_BODY_LIMIT are downloaded from `body_url` when one is given,
+    with $INSPECTOR_PASSWORD when the inspector has a `password`.
     """
     url_bytes = url.encode("utf-8")
     words = ["curl"]
@@ -84,12 +93,13 @@ def curl_command(method: str, url: str, headers: Sequence[Sequence[str]], body: 
     words += [_header_argument(name, value) for name, value in headers
               if name.strip().lower() not in TRANSPORT_HEADERS]
     prefix = ""
-    if body and (b"\x00" in body or len(body) > INLINE_BODY_LIMIT):
+    if body and body_url and len(body) > INLINE_BODY_LIMIT:
+        words.append(f"--data-binary @{BODY_FILE}")
+        auth = f" {PASSWORD_HEADER}" if password else ""
+        prefix = f"curl -sSf{auth} -o {BODY_FILE} {shell_quote(body_url.encode())} && "
+    elif body and (b"\x00" in body or len(body) > INLINE_BODY_LIMIT):
         words.append("--data-binary @-")
-        if body_url and len(body) > INLINE_BODY_LIMIT:
-            prefix = f"curl -sS {shell_quote(body_url.encode())} | "
-        else:
-            prefix = f"printf {printf_format(body)} | "
+        prefix = f"printf {printf_format(body)} | "
     elif body:
         words.append("--data-binary " + shell_quote(body))
     words.append(shell_quote(url_bytes))
@@ -98,7 +108,7 @@ def curl_command(method: str, url: str, headers: Sequence[Sequence[str]], body: 
 
 def replay_url(capture_url: str, path: str, query: str) -> str:
     """The capture URL plus the sub-path and raw query the request came with."""
-    tail = "" if path in ("", "/") else quote(path, safe="/:@!$&'()*+,;=-._~")
+    tail = "" if path in ("", "/") else sub_path_in_url(path)
     # The raw query is kept as sent; only bytes a URL cannot carry literally are escaped.
     query = quote(query, safe=_URL_PRINTABLE, encoding="latin-1", errors="surrogateescape")
     return capture_url.rstrip("/") + tail + (f"?{query}" if query else "")

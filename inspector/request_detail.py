@@ -50,12 +50,13 @@ def signature_values(req: CapturedRequest, header: Optional[str]) -> list[str]:
 
 
 def describe(req: CapturedRequest, capture_url: str, body_url: str,
-             configured_header: str) -> RequestDetail:
+             configured_header: str, password: bool = False) -> RequestDetail:
     """Work out what to show: body views, replay command, signature values, event dates."""
     envelope = load_object(req.body) if req.event_type or req.event_id else None
     header = (req.signature or {}).get("header") or configured_header
     curl = None if req.rejected else curl_command(
-        req.method, replay_url(capture_url, req.path, req.query), req.headers, req.body, body_url)
+        req.method, replay_url(capture_url, req.path, req.query), req.headers, req.body, body_url,
+        password)
     return RequestDetail(
         body=body_view(req.body),
         curl=curl,

@@ -37,11 +37,22 @@ ALLOW_SETTING = "INSPECTOR_FORWARD_ALLOW"
 _CAPTURE_PATH = re.compile(r"/hooks/([A-Za-z0-9_-]{16,64})(?:/|$)")
 # Stored sub-paths are raw (percent-escapes kept): only characters a URL path cannot
 # hold are escaped when one goes back into a URL.
-_PATH_SAFE = "/:@!$&'()*+,;=~%"
+PATH_SAFE = "/:@!$&'()*+,;=~%"
 # Methods that carry a body: they always get a Content-Length, even 0.
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 Resolver = Callable[[str, int], Sequence[str]]
+
+
+def sub_path_in_url(path: str) -> str:
+    """A stored sub-path back in a URL: its percent-escapes kept as sent, any other
+    character a URL cannot hold escaped as the byte it arrived as (the server gave
+    us the raw path decoded as Latin-1)."""
+    try:
+        raw = path.encode("latin-1")
+    except UnicodeEncodeError:
+        raw = path.encode("utf-8", "surrogateescape")
+    return quote(raw, safe=PATH_SAFE)
 
 
 class ResendError(ValueError):
@@ -133,7 +144,7 @@ def target_url(base: str, path: str, query: str, append_path: bool) -> str:
     parts = urlsplit(base)
     url_path = parts.path
     if append_path and path and path != "/":
-        url_path = url_path.rstrip("/") + quote(path, safe=_PATH_SAFE)
+        url_path = url_path.rstrip("/") + sub_path_in_url(path)
     full_query = "&".join(q for q in (parts.query, query) if q)
     url = f"{parts.scheme}://{parts.netloc}{url_path or '/'}"
     return f"{url}?{full_query}" if full_query else url

@@ -170,6 +170,8 @@ class RunningServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **env}
         self.workers = workers
+        password = env.get("INSPECTOR_PASSWORD")
+        self.auth = {"Authorization": f"Bearer {password}"} if password else {}
         self.log_path = Path(env["INSPECTOR_DATA_DIR"]) / f"server-{self.port}.log"
         self.proc: subprocess.Popen | None = None
 
@@ -185,7 +187,8 @@ class RunningServer:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited early:\n{self.output()}")
             try:
-                if httpx.get(self.url + "/api/endpoints", timeout=1).status_code == 200:
+                if httpx.get(self.url + "/api/endpoints", timeout=1,
+                             headers=self.auth).status_code == 200:
                     return self
             except httpx.HTTPError:
                 time.sleep(0.1)

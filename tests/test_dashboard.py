@@ -360,7 +360,9 @@ def test_big_body_is_not_highlighted(client, endpoint):
     panel = panel[:panel.index("</section>")]
     assert "only the first 64 KB are shown" in panel and 'class="code highlight"' not in panel
     assert len(panel) < 300_000  # a 64 KB preview, its hex, not the whole megabyte
-    assert "/api/requests/" in html and "| curl" in html  # replay fetches the body
+    # The replay downloads the body first, then sends it.
+    assert "-o webhook-body.bin" in html and "/api/requests/" in html
+    assert "--data-binary @webhook-body.bin" in html
 
 
 def test_captured_markup_is_always_escaped(client, endpoint):

@@ -95,12 +95,17 @@ def test_big_body_is_piped_from_printf_or_downloaded():
     body = b"x" * (INLINE_BODY_LIMIT + 1)
     argv, stdin = run(curl_command("POST", URL, [], body))
     assert sent_body(argv, stdin) == body
-    command = curl_command("POST", URL, [], body, body_url="http://127.0.0.1:8420/api/requests/7/body")
-    assert command.startswith("curl -sS http://127.0.0.1:8420/api/requests/7/body | curl")
+    body_url = "http://127.0.0.1:8420/api/requests/7/body"
+    command = curl_command("POST", URL, [], body, body_url=body_url)
+    # Downloaded to a file first: with `&&` a failed download sends nothing at all.
+    assert command.startswith(f"curl -sSf -o webhook-body.bin {body_url} && curl")
+    assert "--data-binary @webhook-body.bin" in command
+    guarded = curl_command("POST", URL, [], body, body_url=body_url, password=True)
+    assert guarded.startswith('curl -sSf -H "Authorization: Bearer $INSPECTOR_PASSWORD" -o ')
 
 
 def test_url_with_brackets_turns_globbing_off():
-    url = replay_url(URL, "/sub path/ü", "a[0]=1&b={x}")
+    url = replay_url(URL, "/sub path/Ã¼", "a[0]=1&b={x}")  # raw UTF-8 ü, read as Latin-1
     assert url == URL + "/sub%20path/%C3%BC?a[0]=1&b={x}"
     argv, _ = run(curl_command("GET", url, [], b""))
     assert argv[0] == b"--globoff" and argv[-1] == url.encode()
@@ -109,6 +114,8 @@ def test_url_with_brackets_turns_globbing_off():
 def test_replay_url_root_and_raw_query():
     assert replay_url(URL, "/", "") == URL
     assert replay_url(URL + "/", "/a/b", "x=%20y&z") == URL + "/a/b?x=%20y&z"
+    # The stored path keeps its escapes; quoting them again would send "%253C".
+    assert replay_url(URL, "/sub/%3Cscript%3E", "") == URL + "/sub/%3Cscript%3E"
 
 
 @settings(max_examples=60, deadline=None)
