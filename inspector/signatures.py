@@ -42,11 +42,14 @@ _MESSAGES = {
     "secret_whitespace": "It matches the secret {secret} {how}.",
     "trailing_newline": "It matches the body {how}: {why}.",
     "other_header": "The request has no {header} header but has {other}; {verdict}.",
+    "repeated_header": "The request has {count} {header} headers. A server joins them into one "
+    "value ({joined}), which matches no signature; {verdict}.",
     "not_hex": "The value is {looks}; a signature is 64 lowercase hex characters (HMAC-SHA256), "
     "and no usual encoding mistake explains it.",
     "no_match": "The value is a well-formed 64-character hex digest but matches nothing we tried: "
     "the sender signs with a different secret, or the body changed in transit.",
 }
+_ORDINALS = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth"}
 _SECRET_STRIPPED = "once its surrounding whitespace is removed; save it again without spaces"
 _SECRET_NEWLINE = "with a newline added: the sender's copy ends with one (often read from a file)"
 _NL_ADDED = "the sender signed that but sent the body without it"
@@ -121,16 +124,32 @@ def verify_signature(
     if not secrets:
         return SignatureCheck("unconfigured", None)
     wanted = header_name.strip().lower()
-    values = [v for n, v in headers if n.strip().lower() == wanted and v.strip()]
-    values = list(dict.fromkeys(values))  # a repeated identical value needs one diagnosis
+    sent = [v for n, v in headers if n.strip().lower() == wanted and v.strip()]
+    values = list(dict.fromkeys(sent))  # a repeated identical value needs one diagnosis
     # Each digest of the (possibly 25 MiB) body is computed once; the diagnosis reuses the MACs.
     macs = [hmac.new(_utf8(secret), body, hashlib.sha256) for secret in secrets]
     digests = [mac.hexdigest() for mac in macs]
-    if any(_same(value, digest) for value in values for digest in digests):
-        return SignatureCheck("valid", header_name)
-    if not values:
+    verifying = [i for i, value in enumerate(sent) if any(_same(value, d) for d in digests)]
+    if not sent:
         return SignatureCheck("missing", header_name, _other_headers(headers, header_name, digests))
-    return SignatureCheck("invalid", header_name, _diagnose(body, values, secrets, macs))
+    if len(sent) == 1 and verifying:
+        return SignatureCheck("valid", header_name)
+    # Sent more than once, the header reaches the user's app as one joined value (Node,
+    # WSGI and most frameworks join repeats with ", "), so its exact match fails there.
+    repeated = (_repeated(header_name, sent, verifying),) if len(sent) > 1 else ()
+    diagnosis = () if verifying else _diagnose(body, values, secrets, macs)
+    return SignatureCheck("invalid", header_name, repeated + diagnosis)
+
+
+def _repeated(header_name: str, sent: list[str], verifying: list[int]) -> Hint:
+    """Say that the header came several times, and which of its values would verify alone."""
+    if verifying:
+        which = ", ".join(_ORDINALS.get(i + 1, f"#{i + 1}") for i in verifying)
+        verdict = f"the {which} alone verifies: send the header once, with that value"
+    else:
+        verdict = "none of the values verifies on its own either"
+    return _hint("repeated_header", count=str(len(sent)), header=_quote(header_name),
+                 joined=_quote(", ".join(sent)), verdict=verdict)
 
 
 def _other_headers(headers, header_name: str, digests: list[str]) -> tuple[Hint, ...]:

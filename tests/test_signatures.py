@@ -98,9 +98,25 @@ def test_custom_header_name_is_reported_as_configured():
     assert (result.status, result.header) == ("valid", "X-Cribbly-Signature")
 
 
-def test_repeated_header_any_valid_value_wins():
+def test_repeated_header_is_invalid_and_says_which_value_verifies():
+    """The app reads a repeated header as one joined value ("nope, <sig>"), so the
+    seeds' exact comparison fails there; the verdict must not say valid."""
     headers = [(H, "nope"), ("Content-Type", "application/json"), (H.upper(), sign(BODY, SECRET))]
-    assert verify_signature(BODY, headers, [SECRET]).status == "valid"
+    result = verify_signature(BODY, headers, [SECRET])
+    assert result.status == "invalid"
+    assert [h.code for h in result.hints] == ["repeated_header"]
+    assert "2 " in result.hints[0].message and "the second alone verifies" in result.hints[0].message
+    assert f'"nope, {sign(BODY, SECRET)[:10]}' in result.hints[0].message
+    twice = verify_signature(BODY, [(H, sign(BODY, SECRET))] * 2, [SECRET])
+    assert twice.status == "invalid" and "the first, second alone verifies" in twice.hints[0].message
+
+
+def test_repeated_header_with_no_good_value_is_also_diagnosed():
+    headers = [(H, "sha256=" + sign(BODY, SECRET)), (H, "nope")]
+    result = verify_signature(BODY, headers, [SECRET])
+    codes = [h.code for h in result.hints]
+    assert result.status == "invalid" and codes[0] == "repeated_header" and "prefixed" in codes
+    assert "none of the values verifies" in result.hints[0].message
 
 
 @pytest.mark.parametrize("body", [b"", bytes(range(256)) * 4, b"\xff\xfe\x00garbage"])
@@ -338,7 +354,9 @@ def test_verify_never_raises(body, headers, secrets):
 @given(
     body=bodies,
     secret=st.text(min_size=1, max_size=30),
-    noise=st.lists(st.tuples(header_names, st.text(max_size=20)), max_size=3),
+    # Other headers: the signature header itself sent twice is invalid (tested above).
+    noise=st.lists(st.tuples(header_names.filter(lambda n: n.strip().lower() != H.lower()),
+                             st.text(max_size=20)), max_size=3),
 )
 def test_signed_body_always_verifies(body, secret, noise):
     assert verify_signature(body, noise + [(H, sign(body, secret))], [secret]).status == "valid"
