@@ -146,8 +146,9 @@ def save_settings(token: str):
     db.session.commit()
     notice = "Saved."
     if recheck:
-        counts = recheck_endpoint(endpoint)
-        notice += f" Signatures of {sum(counts.values())} stored requests checked again."
+        checked = sum(recheck_endpoint(endpoint).values())
+        what = "the stored request" if checked == 1 else f"{checked} stored requests"
+        notice += f" Signatures of {what} checked again."
     if not request.htmx:
         return go_to(url_for(".page", token=token))
     response = make_response(render_template("_settings_saved.html", endpoint=endpoint,

@@ -276,7 +276,7 @@ def test_settings_errors_and_recheck(client):
     saved = client.post(f"/endpoints/{token}/settings", headers=HTMX, data={
         "name": "Renamed", "secret": SECRET, "signature_header": "X-Protocol-Signature", "forward_url": ""})
     html = saved.get_data(as_text=True)
-    assert saved.status_code == 200 and "Signatures of 1 stored requests checked again" in html
+    assert saved.status_code == 200 and "Signatures of the stored request checked again" in html
     assert saved.headers["HX-Trigger"] == "requests-changed"
     assert 'hx-swap-oob="true"' in html and "Renamed" in html and SECRET not in html and "…2345" in html
     assert client.get(f"/api/requests/{request_id}").json["signature"]["status"] == "valid"
