@@ -7,8 +7,19 @@ same builder and sender as the dashboard's Resend. After each event the id is
 written to a small state file, and every (re)connection sends it as
 `Last-Event-ID`, so the inspector replays exactly what came after it: after a
 dropped connection, an inspector restart or a laptop that slept, nothing is
-skipped and nothing sent twice. Ctrl-C lets the request in flight finish and
-be written down first (a second Ctrl-C quits at once).
+skipped and nothing sent twice.
+
+When the local app cannot be reached (connection refused or reset, no answer
+within INSPECTOR_FORWARD_TIMEOUT), the forwarder does not move on: it says so
+once per backoff step and sends the same request again, every few seconds at
+most, until the app answers. Any HTTP answer, 4xx and 5xx included, counts as
+delivered; only then is the id written down. (An app that got the request but
+did not answer in time gets it again.) A request that can never be sent (the
+target refused by policy, a body that was not stored) is reported and skipped.
+
+Ctrl-C lets the request in flight finish and be written down first (a second
+Ctrl-C quits at once); during the wait for the app it stops at once, and the
+request waited on is sent again by the next run.
 """
 from __future__ import annotations
 
@@ -26,12 +37,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .resend import ResendError, TargetRefused, build, capture_token, check_target
+from .resend import (Outgoing, ResendError, TargetRefused, build, capture_token,
+                     check_target)
 from .sender import Attempt, Policy, deliver
 
 _SOURCE_PATH = re.compile(
     r"^(?P<prefix>.*?)/(?:hooks|endpoints)/(?P<token>[A-Za-z0-9_-]{16,64})(?:/|$)")
 BACKOFF = (0.25, 0.5, 1.0, 1.0, 2.0, 2.0, 5.0, 10.0)
+APP_BACKOFF = (0.25, 0.5, 1.0, 2.0)  # waits for an unreachable app; the last one repeats
 READ_TIMEOUT = 60.0  # the stream sends a keep-alive every 15 s by default
 
 
@@ -160,6 +173,20 @@ class Interrupts:
             for sig, handler in old.items():
                 signal.signal(sig, handler)
 
+    def pause(self, seconds: float) -> None:
+        """Wait inside a critical section; Ctrl-C ends the wait at once (nothing is half done).
+
+        Not busy while waiting, so the handler raises KeyboardInterrupt and cuts the sleep
+        short; a Ctrl-C that came during the send before it stops here too.
+        """
+        busy, self.busy = self.busy, False
+        try:
+            if self.pending:
+                raise KeyboardInterrupt
+            time.sleep(seconds)
+        finally:
+            self.busy = busy
+
     @contextmanager
     def critical(self):
         """A section that must finish (relay + state write)."""
@@ -172,8 +199,15 @@ class Interrupts:
             raise KeyboardInterrupt
 
 
+def unreachable(attempt: Attempt) -> bool:
+    """The app could not be reached or did not answer (no status): worth sending again."""
+    return attempt.status_code is None and attempt.error is not None
+
+
 class Forwarder:
     """Follows one endpoint and relays each request to `to`."""
+
+    app_backoff = APP_BACKOFF
 
     def __init__(self, source: Source, to: str, policy: Policy, state: StateFile,
                  echo: Callable[[str], None], password: str = "", append_path: bool = True):
@@ -191,7 +225,7 @@ class Forwarder:
                                "would be captured and relayed again, forever.")
         try:
             check_target(self.to, self.policy.allow, self.policy.resolve)
-        except TargetRefused as exc:
+        except ResendError as exc:  # refused, or a host name that does not resolve
             raise ForwardError(str(exc)) from None
 
     def _get(self, url: str, gone_ok: bool = False, **kw) -> Optional[httpx.Response]:
@@ -221,18 +255,17 @@ class Forwarder:
         return newest
 
     def relay(self, request_id: int, summary: dict) -> None:
-        """Fetch one request, send it to the local app, print both lines, remember it."""
+        """Send one request to the local app, print both lines, remember it once it is done."""
         self.echo(f"--> {describe(summary)}")
-        if summary.get("rejected"):
-            self.echo(f"<-- skipped: request {request_id} was {summary['rejected']}, its body "
-                      "was not stored")
-        else:
-            self.echo(f"<-- {self._send(request_id)}")
+        self.echo(f"<-- {self._outcome(request_id, summary)}")
         self.state.save(request_id)
         self.last_id = request_id
 
-    def _send(self, request_id: int) -> str:
-        """Fetch the request and its raw body, send them on; the answer line."""
+    def _outcome(self, request_id: int, summary: dict) -> str:
+        """The answer line once the app answered, or why this request cannot be sent."""
+        if summary.get("rejected"):
+            return (f"skipped: request {request_id} was {summary['rejected']}, its body "
+                    "was not stored")
         detail = self._get(self.source.api(f"/requests/{request_id}"), gone_ok=True)
         body = self._get(self.source.api(f"/requests/{request_id}/body"), gone_ok=True)
         if detail is None or body is None:
@@ -244,10 +277,29 @@ class Forwarder:
             outgoing = build(method=detail["method"], path=detail["path"], query=detail["query"],
                              headers=detail["headers"], body=body, target=self.to,
                              append_path=self.append_path)
-            attempt = deliver(outgoing, self.policy)
-        except (ResendError, TargetRefused) as exc:
-            attempt = Attempt(url=self.to, method=detail["method"], error=str(exc))
-        return answer_line(attempt)
+        except ResendError as exc:  # this request can never be sent: report it, move on
+            return answer_line(Attempt(url=self.to, method=detail["method"], error=str(exc)))
+        return answer_line(self._deliver(outgoing))
+
+    def _deliver(self, outgoing: Outgoing) -> Attempt:
+        """Send until the app answers (any status), waiting with backoff while it is down.
+
+        The request was fetched once, so the wait does not depend on the inspector's stream.
+        """
+        failures, said = 0, None
+        while True:
+            try:
+                attempt = deliver(outgoing, self.policy)
+            except TargetRefused as exc:  # a user error, not a transient one: do not retry
+                return Attempt(url=outgoing.url, method=outgoing.method, error=str(exc))
+            if not unreachable(attempt):
+                return attempt
+            delay = self.app_backoff[min(failures, len(self.app_backoff) - 1)]
+            if failures < len(self.app_backoff) or attempt.error != said:
+                self.echo(f"<-- {answer_line(attempt)} (retrying in {delay:g} s; "
+                          "Ctrl-C to stop)")  # at the longest wait only new errors print
+            failures, said = failures + 1, attempt.error
+            self.interrupts.pause(delay)
 
     def follow(self) -> None:
         """One connection to the stream, relaying until it ends."""

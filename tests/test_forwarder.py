@@ -70,19 +70,29 @@ def test_refuses_a_loop_or_a_forbidden_target(tmp_path, monkeypatch):
     assert looped.exit_code == 1 and "would be captured and relayed again" in looped.output
     refused = run(main, ["forward", capture, "--to", "http://10.0.0.1/hook"])
     assert refused.exit_code == 1 and "INSPECTOR_FORWARD_ALLOW" in refused.output
+    unknown = run(main, ["forward", capture, "--to", "http://no-such-host.invalid/hook"])
+    assert unknown.exit_code == 1 and "could not resolve host" in unknown.output
     odd = run(main, ["forward", "http://x/", "--to", "http://localhost/"])
     assert odd.exit_code == 1 and "is neither a capture URL" in odd.output
     assert not (tmp_path / "forward-state").exists()
 
 
+# `python -m inspector`, with the waits for an unreachable app shortened first
+_WITH_APP_BACKOFF = ("from inspector.forwarder import Forwarder; Forwarder.app_backoff = {!r}; "
+                     "from inspector.cli import main; main()")
+
+
 class ForwardProcess:
     """`inspector forward` as a user runs it, its output collected line by line."""
 
-    def __init__(self, source_url: str, to: str, state: Path, log: Path):
+    def __init__(self, source_url: str, to: str, state: Path, log: Path,
+                 app_backoff: tuple[float, ...] | None = None):
         self.log = log
+        program = (["-m", "inspector"] if app_backoff is None
+                   else ["-c", _WITH_APP_BACKOFF.format(app_backoff)])
         with open(log, "a") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "inspector", "forward", source_url, "--to", to,
+                [sys.executable, *program, "forward", source_url, "--to", to,
                  "--state-file", str(state)],
                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         self.wait_output("Forwarding ", count=self.output().count("Forwarding ") + 1)
