@@ -125,6 +125,19 @@ def test_search_needle_with_like_wildcards_is_literal(client, endpoint):
     assert plain
 
 
+def test_search_finds_the_sub_path_and_query_as_sent(client, endpoint):
+    token = endpoint["token"]
+    routed = client.post(f"/hooks/{token}/billing/v2%20beta?Account=ACME&x_y=1",
+                         data=b"{}").json["id"]
+    client.post(f"/hooks/{token}/other", data=b"billing")
+    url = f"/api/endpoints/{token}/requests"
+
+    def found(q):
+        return [r["id"] for r in client.get(url, query_string={"q": q}).json["requests"]]
+    assert found("BILLING/V2%20") == [routed] and found("account=acme") == [routed]
+    assert found("x_y=") == [routed] and found("x%y") == []  # LIKE wildcards stay literal
+
+
 def test_search_non_ascii_and_binary(client, endpoint):
     token = endpoint["token"]
     rid = client.post(f"/hooks/{token}", data="I’m traveling".encode()).json["id"]
