@@ -12,7 +12,7 @@ from sqlalchemy.orm import defer
 from .diff import Change, PayloadDiff, diff_payloads, dumps
 from .jsontext import JsonNumber
 from .models import CapturedRequest, Resend, db
-from .render import from_unix, utc_iso
+from .render import from_unix, header_text, utc_iso
 from .textdiff import Row
 
 # The automatic context diffs bodies inline only up to this size; bigger gets a link.
@@ -26,9 +26,15 @@ _TIMESTAMPS = (0, 253_402_300_799)
 def diff_requests(left: CapturedRequest, right: CapturedRequest) -> PayloadDiff:
     """Bodies, content types and headers of two captured requests, diffed."""
     result = diff_payloads(left.body, right.body, left.content_type, right.content_type,
-                           left.headers, right.headers)
+                           readable(left.headers), readable(right.headers))
     return with_notes(result, *(f"the {side} request's body was not stored (over the size limit)"
                                 for side, req in (("left", left), ("right", right)) if req.rejected))
+
+
+def readable(headers: Sequence[Sequence[str]]) -> list[tuple[str, str]]:
+    """Header values as the detail pane shows them (UTF-8 where their bytes decode): a
+    diff is for reading, and stored values hold the bytes read as Latin-1."""
+    return [(name, header_text(value)) for name, value in headers]
 
 
 def response_content_type(headers: Sequence[Sequence[str]]) -> str:
@@ -41,7 +47,7 @@ def diff_resends(left: Resend, right: Resend) -> PayloadDiff:
     result = diff_payloads(left.response_body, right.response_body,
                            response_content_type(left.response_headers),
                            response_content_type(right.response_headers),
-                           left.response_headers, right.response_headers)
+                           readable(left.response_headers), readable(right.response_headers))
     notes = []
     if (left.status_code, left.error) != (right.status_code, right.error):
         notes.append(f"answer {answer_line(left)} vs {answer_line(right)}")

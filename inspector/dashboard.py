@@ -10,7 +10,7 @@ from . import endpoint_pages, request_pages, stream_views
 from .endpoint_input import InputError
 from .page_support import wants_fragment
 from .queries import QueryError
-from .render import header_text, human_size, relative_time, utc_iso
+from .render import has_invisible, header_text, human_size, relative_time, reveal_invisible, utc_iso
 
 bp = Blueprint("dashboard", __name__)
 bp.register_blueprint(endpoint_pages.bp)
@@ -67,3 +67,9 @@ def _human_size(size: int | None) -> str:
 def _header_text(value: str) -> str:
     """A stored header value as the sender meant it (UTF-8 where it decodes)."""
     return header_text(value)
+
+
+# Captured text is shown through reveal_invisible, so bidi and invisible characters are
+# labelled (still autoescaped); has_invisible decides the detail pane's note.
+bp.add_app_template_filter(reveal_invisible, "reveal_invisible")
+bp.add_app_template_filter(has_invisible, "has_invisible")

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Optional
+from typing import Any, Optional
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import JsonLexer
@@ -66,6 +67,65 @@ def highlight_json(pretty: str) -> Markup:
     captured data only ever reaches the page through that escaping.
     """
     return Markup(highlight(pretty, JsonLexer(), _FORMATTER))
+
+
+# Characters that change or hide what text looks like: C0/C1 controls (newline and tab
+# are layout, and so is the CR of a CRLF: see _mark), soft hyphen, bidi marks, embeddings,
+# overrides and isolates, zero-width and other invisible format characters, and Unicode
+# tags (invisible copies of ASCII). None is HTML-special, so escaping leaves them as they are.
+# One character class and no alternation: sre then scans big text fastest.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]")
+# unicodedata has no names for control characters; their usual abbreviations instead.
+_CONTROL_NAMES = dict(enumerate(
+    "NUL SOH STX ETX EOT ENQ ACK BEL BS HT LF VT FF CR SO SI "
+    "DLE DC1 DC2 DC3 DC4 NAK SYN ETB CAN EM SUB ESC FS GS RS US".split()))
+_CONTROL_NAMES[0x7F] = "DEL"  # C1 controls (U+0080-U+009F) have no common names
+_marks: dict[str, str] = {}
+
+
+def _is_line_end(match: re.Match) -> bool:
+    """A CR right before a newline is a CRLF line end: layout, like the newline itself."""
+    return match.group() == "\r" and match.string.startswith("\n", match.end())
+
+
+def _mark(match: re.Match) -> str:
+    """The visible label of one invisible character (built once per character)."""
+    char = match.group()
+    if _is_line_end(match):
+        return char
+    if char not in _marks:
+        code = f"U+{ord(char):04X}"
+        name = unicodedata.name(char, "") or f"{_CONTROL_NAMES.get(ord(char), 'C1')} control character"
+        _marks[char] = f'<span class="invisible-char" title="{code} {name}">{code}</span>'
+    return _marks[char]
+
+
+def reveal_invisible(value: Any) -> Markup:
+    """Captured text as HTML in which bidi controls, invisible and control characters
+    show as a marked `U+XXXX` label instead of silently reordering or hiding text.
+
+    Plain text is HTML-escaped first; Markup (Pygments' output) is taken as already
+    escaped, and the labels go between its tags just the same. Only for display:
+    whatever is copied, sent or downloaded keeps the exact characters.
+    """
+    html = escape(value)
+    if not _INVISIBLE.search(html):  # the usual case: one scan, returned as it is
+        return html
+    return Markup(_INVISIBLE.sub(_mark, html))
+
+
+def has_invisible(*values: Any) -> bool:
+    """Whether any of the texts (or lists and pairs of texts) holds a character
+    reveal_invisible marks; None and other non-text values hold none."""
+    for value in values:
+        if isinstance(value, str):
+            if any(not _is_line_end(match) for match in _INVISIBLE.finditer(value)):
+                return True
+        elif isinstance(value, (list, tuple)) and has_invisible(*value):
+            return True
+    return False
 
 
 def hex_dump(data: bytes, limit: int = HEX_LIMIT) -> str:

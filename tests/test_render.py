@@ -6,8 +6,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from inspector.render import (HEX_LIMIT, HIGHLIGHT_LIMIT, PREVIEW_BYTES, body_view, hex_dump,
-                              highlight_json, human_size, pretty_json, relative_time, utc_iso)
+from markupsafe import Markup
+
+from inspector.render import (HEX_LIMIT, HIGHLIGHT_LIMIT, PREVIEW_BYTES, body_view, has_invisible,
+                              hex_dump, highlight_json, human_size, pretty_json, relative_time,
+                              reveal_invisible, utc_iso)
 
 
 def test_pretty_json_keeps_big_integers_and_float_spelling_exact():
@@ -125,3 +128,63 @@ def test_header_text_shows_utf8_values_as_meant(stored, shown):
     from inspector.render import header_text
 
     assert header_text(stored) == shown
+
+
+# --- invisible characters -------------------------------------------------------------------
+
+def label(code: str, name: str) -> str:
+    return f'<span class="invisible-char" title="U+{code} {name}">U+{code}</span>'
+
+
+@pytest.mark.parametrize("char, name", [
+    # bidi embeddings, overrides, isolates and marks
+    ("\u202a", "LEFT-TO-RIGHT EMBEDDING"), ("\u202b", "RIGHT-TO-LEFT EMBEDDING"),
+    ("\u202c", "POP DIRECTIONAL FORMATTING"), ("\u202d", "LEFT-TO-RIGHT OVERRIDE"),
+    ("\u202e", "RIGHT-TO-LEFT OVERRIDE"), ("\u2066", "LEFT-TO-RIGHT ISOLATE"),
+    ("\u2067", "RIGHT-TO-LEFT ISOLATE"), ("\u2068", "FIRST STRONG ISOLATE"),
+    ("\u2069", "POP DIRECTIONAL ISOLATE"), ("\u200e", "LEFT-TO-RIGHT MARK"),
+    ("\u200f", "RIGHT-TO-LEFT MARK"), ("\u061c", "ARABIC LETTER MARK"),
+    # zero-width and other invisible format characters
+    ("\u200b", "ZERO WIDTH SPACE"), ("\u200c", "ZERO WIDTH NON-JOINER"), ("\u200d", "ZERO WIDTH JOINER"),
+    ("\u2060", "WORD JOINER"), ("\ufeff", "ZERO WIDTH NO-BREAK SPACE"), ("\xad", "SOFT HYPHEN"),
+    ("\U000e0041", "TAG LATIN CAPITAL LETTER A"),
+    # C0 and C1 controls, named by their abbreviations where they have one
+    ("\x00", "NUL control character"), ("\x1b", "ESC control character"), ("\x0b", "VT control character"),
+    ("\x7f", "DEL control character"), ("\x80", "C1 control character"), ("\x9f", "C1 control character"),
+])
+def test_reveal_invisible_labels_each_kind(char, name):
+    code = f"{ord(char):04X}"
+    assert reveal_invisible(f"a{char}b") == f"a{label(code, name)}b"
+    assert has_invisible(f"a{char}b")
+
+
+def test_reveal_invisible_still_escapes():
+    shown = reveal_invisible('<script>alert("\u202e")</script>&')
+    assert isinstance(shown, Markup)
+    assert shown == (f"&lt;script&gt;alert(&#34;{label('202E', 'RIGHT-TO-LEFT OVERRIDE')}&#34;)"
+                     "&lt;/script&gt;&amp;")
+
+
+def test_reveal_invisible_keeps_pygments_markup_and_labels_inside_it():
+    html = highlight_json(pretty_json('{"k":"\u202eRTL\u202c <b>"}'))
+    shown = reveal_invisible(html)
+    rlo, pdf = label("202E", "RIGHT-TO-LEFT OVERRIDE"), label("202C", "POP DIRECTIONAL FORMATTING")
+    assert f'<span class="s2">"{rlo}RTL{pdf} &lt;b&gt;"</span>' in shown  # not escaped twice
+    assert str(shown).replace(rlo, "\u202e").replace(pdf, "\u202c") == str(html)
+
+
+@pytest.mark.parametrize("text", ["plain text", "tab\tand\nnewline", "crlf\r\nline\r\n", "é ü ß 日本 😀 עברית", ""])
+def test_reveal_invisible_leaves_ordinary_text_alone(text):
+    assert reveal_invisible(text) == text
+    assert not has_invisible(text)
+
+
+def test_reveal_invisible_labels_a_lone_carriage_return_but_not_crlf():
+    assert reveal_invisible("a\rb\r\nc") == f"a{label('000D', 'CR control character')}b\r\nc"
+
+
+def test_reveal_invisible_of_other_values():
+    assert reveal_invisible(None) == "None" and reveal_invisible(42) == "42"
+    assert not has_invisible(None, 42, ["a", ("b", "c")])
+    assert has_invisible(None, ["a", ("b", "\u200b")])
+

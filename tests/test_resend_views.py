@@ -106,6 +106,20 @@ def test_hostile_answers_are_escaped(app, client, endpoint):
     assert "&lt;b&gt;bold&lt;/b&gt;" in page
 
 
+def test_answers_with_hidden_characters_are_labelled_in_the_panel(app, client, endpoint):
+    """An app's answer is as hostile as a capture: U+202E cannot turn "evil" into "live"."""
+    request_id = store(app, endpoint["token"], BODY)
+    rlo = "\u202e".encode()
+    on_the_wire = (rlo + b"evil").decode("latin-1")  # header bytes, as http.server sends them
+    with RecordingTarget(body=b"ok " + rlo + b"evil", headers=(("X-Say", on_the_wire),)) as target:
+        page = client.post(f"/requests/{request_id}/resend", data={"url": target.url()},
+                           headers=HX).get_data(as_text=True)
+    label = '<span class="invisible-char" title="U+202E RIGHT-TO-LEFT OVERRIDE">U+202E</span>'
+    assert f"ok {label}evil</pre>" in page
+    assert f"<td>{label}evil</td>" in page
+    assert "\u202e" not in page
+
+
 def test_errors_and_refusals_show_in_the_panel(app, client, endpoint):
     request_id = store(app, endpoint["token"], BODY)
     refused = client.post(f"/requests/{request_id}/resend", data={"url": "http://10.0.0.1/"},
