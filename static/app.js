@@ -72,7 +72,7 @@
       if (last) { last.insertAdjacentHTML("beforebegin", html); } else { list.insertAdjacentHTML("beforeend", html); }
     }
     var row = byId("req-" + id);
-    if (row) { window.htmx.process(row); flashRow(row); }
+    if (row) { window.htmx.process(row); localClocks(row); flashRow(row); }
   }
 
   function showHeld() {
@@ -257,6 +257,20 @@
     }
   });
 
+  /* ---- list rows show the time of day in the browser's time zone ----------- */
+
+  // The server renders UTC (its only choice); the reader thinks in local time.
+  function localClocks(root) {
+    root.querySelectorAll("time[data-clock]").forEach(function (el) {
+      var iso = el.getAttribute("datetime");
+      var when = new Date(iso);
+      if (isNaN(when.getTime())) { return; }
+      el.textContent = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+      el.title = when.toLocaleString([], { dateStyle: "medium", timeStyle: "long" }) + " (" + iso + ")";
+    });
+  }
+  document.addEventListener("htmx:load", function (event) { localClocks(event.detail.elt); });
+
   /* ---- relative times ("3 min ago") stay true while the page is open -------- */
 
   function ago(ms) {
@@ -280,5 +294,6 @@
     });
   }
   window.setInterval(refreshTimes, 30000);
+  localClocks(document);
   updateCompare();
 })();
