@@ -132,11 +132,11 @@ def page(token: str):
 def save_settings(token: str):
     """Change name, secret, header or forward URL; a new secret re-checks stored requests."""
     endpoint = endpoint_or_404(token)
-    data = endpoint_input(request.form, creating=False)
+    data = endpoint_input(request.form, creating=False, current=endpoint.secrets or [])
     try:
         fields = parse_endpoint(data, creating=False)
     except InputError as exc:
-        data.pop("secret", None)
+        data.pop("secrets", None)  # a secret is never echoed back into a page
         return page_or_fragment("settings.html", "_settings_form.html", 422, endpoint=endpoint,
                                 form=data, error=str(exc), field=error_field(exc.field))
     recheck = any(name in fields and fields[name] != getattr(endpoint, name)
@@ -149,6 +149,10 @@ def save_settings(token: str):
         checked = sum(recheck_endpoint(endpoint).values())
         what = "the stored request" if checked == 1 else f"{checked} stored requests"
         notice += f" Signatures of {what} checked again."
+    typed = request.form.get("secret") or ""
+    if typed != typed.strip():  # the classic paste mistake; the secret is kept as typed
+        notice += (" The new secret starts or ends with a space or a line break, which counts:"
+                   " if the provider's secret has none, save it again without.")
     if not request.htmx:
         return go_to(url_for(".page", token=token))
     response = make_response(render_template("_settings_saved.html", endpoint=endpoint,

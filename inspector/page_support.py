@@ -1,7 +1,7 @@
 """What the dashboard's views share: lookups, page-or-fragment answers, form input."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import sqlalchemy as sa
 from flask import abort, make_response, redirect, render_template, request
@@ -50,13 +50,24 @@ def capture_url(endpoint: Endpoint) -> str:
     return f"{base_url()}/hooks/{endpoint.token}"
 
 
-def endpoint_input(form: Mapping[str, str], *, creating: bool) -> dict[str, Any]:
-    """Form fields in parse_endpoint's shape; on edit an empty secret means "keep it"."""
+def endpoint_input(form: Mapping[str, str], *, creating: bool,
+                   current: Sequence[str] = ()) -> dict[str, Any]:
+    """Form fields in parse_endpoint's shape. On edit (`current`: the secrets now, newest
+    first) an empty secret keeps them; a new one replaces them, or with `keep_secrets`
+    goes in front of them (rotation: old and new both verify until the old is dropped);
+    `only_newest` drops the older ones, `clear_secret` all."""
     data: dict[str, Any] = {name: form[name] for name in ENDPOINT_FIELDS if name in form}
-    if not creating and not data.get("secret"):
-        data.pop("secret", None)
-        if form.get("clear_secret"):
-            data["secret"] = ""
+    if creating:
+        return data
+    new = data.pop("secret", None)
+    if form.get("clear_secret"):
+        data["secrets"] = []
+    elif new and form.get("keep_secrets"):
+        data["secrets"] = [new, *(s for s in current if s != new)]
+    elif new:
+        data["secrets"] = [new]
+    elif form.get("only_newest") and len(current) > 1:
+        data["secrets"] = list(current[:1])
     return data
 
 

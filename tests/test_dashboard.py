@@ -290,6 +290,41 @@ def test_settings_errors_and_recheck(client):
     assert client.get(f"/api/endpoints/{token}").json["has_secret"] is False
 
 
+def test_settings_rotate_secrets_keep_both_then_only_the_newest(client):
+    old, new = "whsec_old_secret_aaaa", "whsec_new_secret_bbbb"
+    token = client.post("/api/endpoints", json={"secret": old}).json["token"]
+    form = {"name": "", "signature_header": "X-Protocol-Signature", "forward_url": ""}
+
+    def status_signed_with(secret: str) -> str:
+        body = sample_body("message.created")
+        rid = capture(client, token, body, {"X-Protocol-Signature": sign(body, secret)})
+        return client.get(f"/api/requests/{rid}").json["signature"]["status"]
+
+    page = client.get(f"/endpoints/{token}").get_data(as_text=True)
+    assert 'name="keep_secrets"' in page and 'name="only_newest"' not in page
+    kept = client.post(f"/endpoints/{token}/settings", headers=HTMX,
+                       data={**form, "secret": new, "keep_secrets": "1"}).get_data(as_text=True)
+    assert "any of 2 secrets" in kept and "…bbbb</code> (newest), <code>…aaaa" in kept
+    assert "2 secrets, newest …bbbb" in kept  # the summary line, swapped in out of band
+    assert old not in kept and new not in kept
+    assert status_signed_with(old) == status_signed_with(new) == "valid"
+    client.post(f"/endpoints/{token}/settings", data={**form, "secret": "", "only_newest": "1"})
+    assert status_signed_with(new) == "valid" and status_signed_with(old) == "invalid"
+    # Without the checkbox a new secret replaces every one.
+    client.post(f"/endpoints/{token}/settings", data={**form, "secret": old})
+    assert status_signed_with(old) == "valid" and status_signed_with(new) == "invalid"
+
+
+def test_settings_warn_about_whitespace_around_a_new_secret(client, endpoint):
+    form = {"name": "", "signature_header": "X-Protocol-Signature", "forward_url": ""}
+    saved = client.post(f"/endpoints/{endpoint['token']}/settings", headers=HTMX,
+                        data={**form, "secret": "whsec_pasted_1234\n"}).get_data(as_text=True)
+    assert "starts or ends with a space or a line break" in saved
+    clean = client.post(f"/endpoints/{endpoint['token']}/settings", headers=HTMX,
+                        data={**form, "secret": "whsec_pasted_1234"}).get_data(as_text=True)
+    assert "line break" not in clean
+
+
 def test_cross_site_posts_are_refused(client, endpoint):
     token = endpoint["token"]
     for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Origin": "http://evil.example"}):
