@@ -11,10 +11,10 @@ from . import live
 from .endpoint_input import InputError, parse_endpoint
 from .curl import try_commands
 from .events import CATALOGUE, RESOURCE_TYPES
-from .models import CapturedRequest, Endpoint, db, endpoint_counts
+from .models import MAX_ID, CapturedRequest, Endpoint, db, endpoint_counts
 from .page_support import (capture_url, endpoint_input, endpoint_or_404, error_field, go_to,
                            page_or_fragment)
-from .paste import token_from_paste
+from .paste import host_of_paste, request_id_from_paste, token_from_paste
 from .queries import RequestFilter, list_requests, parse_id
 from .recheck import recheck_endpoint
 from .signatures import STATUSES
@@ -74,16 +74,30 @@ def create():
 
 @bp.get("/open")
 def open_pasted():
-    """Open the endpoint a pasted capture URL, dashboard URL or token names."""
+    """Open the endpoint a pasted capture URL, dashboard URL or token names (or the
+    request a request link names)."""
     pasted = request.args.get("url", "")
+    request_id = request_id_from_paste(pasted)
+    if request_id is not None and request_id <= MAX_ID and db.session.get(CapturedRequest,
+                                                                            request_id):
+        return go_to(url_for("dashboard.requests.detail", request_id=request_id))
     token = token_from_paste(pasted)
     if token and db.session.scalar(sa.select(Endpoint.id).where(Endpoint.token == token)):
         return go_to(url_for(".page", token=token))
-    if token:
+    host = host_of_paste(pasted)
+    if token and host and host != request.host.lower():
+        message, status = (f"This inspector has no endpoint with that token. The URL names "
+                           f"{host}: if that is another inspector, open its dashboard there, or "
+                           "relay its requests to your app with `inspector forward <URL> --to "
+                           "http://localhost:3000/webhooks`."), 404
+    elif token:
         message, status = "This inspector has no endpoint with that token.", 404
+    elif request_id is not None:
+        message, status = f"This inspector has no request #{request_id}.", 404
     else:
         message, status = ("That is not a capture URL (…/hooks/<token>), a dashboard URL "
-                           "(…/endpoints/<token>) or a token."), 400
+                           "(…/endpoints/<token>), a request link (…/requests/<id>) or a "
+                           "token."), 400
     return page_or_fragment("open.html", "_open_result.html", status,
                             pasted=pasted, token=token, message=message)
 

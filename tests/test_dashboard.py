@@ -161,6 +161,22 @@ def test_paste_unknown_endpoint_says_so(client, endpoint):
     assert fragment.status_code == 404 and "<html" not in fragment.get_data(as_text=True)
     garbage = client.get("/open", query_string={"url": XSS[1]}, headers=HTMX)
     assert garbage.status_code == 400 and "not a capture URL" in garbage.get_data(as_text=True)
+    # A token unknown here, in a URL of another host: say how to reach it from there.
+    elsewhere = client.get("/open", headers=HTMX, query_string={
+        "url": "https://inspector.example:8420/hooks/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"})
+    assert "names inspector.example:8420" in elsewhere.get_data(as_text=True)
+    assert "inspector forward" in elsewhere.get_data(as_text=True)
+    here = client.get("/open", headers=HTMX, query_string={
+        "url": "http://localhost/hooks/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"})
+    assert "inspector forward" not in here.get_data(as_text=True)
+
+
+def test_paste_a_request_link_opens_the_request(client, endpoint):
+    rid = client.post(f"/hooks/{endpoint['token']}", data=b"{}").json["id"]
+    response = client.get("/open", query_string={"url": f"http://localhost:8420/requests/{rid}"})
+    assert response.status_code == 303 and response.headers["Location"] == f"/requests/{rid}"
+    missing = client.get("/open", query_string={"url": f"/requests/{rid + 1000}"}, headers=HTMX)
+    assert missing.status_code == 404 and f"no request #{rid + 1000}" in missing.get_data(as_text=True)
 
 
 # --- endpoint page ---------------------------------------------------------------------------

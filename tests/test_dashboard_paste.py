@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from inspector.paste import token_from_paste
+from inspector.paste import host_of_paste, request_id_from_paste, token_from_paste
 
 TOKEN = "Qx7-Pq_2ZkR9vB3nLm0aWcYt5uEfGhJd"
 
@@ -15,6 +15,7 @@ TOKEN = "Qx7-Pq_2ZkR9vB3nLm0aWcYt5uEfGhJd"
     f"http://localhost:8420/api/endpoints/{TOKEN}/events",
     f"localhost:8420/hooks/{TOKEN}",
     f"/hooks/{TOKEN}",
+    f"hooks/{TOKEN}/sub",
     TOKEN,
     f"  <{TOKEN}>  ",
     f'"http://localhost/hooks/{TOKEN}"',
@@ -27,3 +28,21 @@ def test_token_found(pasted):
                                     "http://localhost/other/" + TOKEN, "short", "<script>"])
 def test_nothing_found(pasted):
     assert token_from_paste(pasted) is None
+
+
+@pytest.mark.parametrize("pasted, found", [
+    ("http://127.0.0.1:8420/requests/42", 42), ("localhost:8420/api/requests/7/body", 7),
+    ("requests/9", 9), ("/requests/12?tab=raw", 12), (f"http://x/hooks/{TOKEN}", None),
+    ("http://x/requests/abc", None), ("/requests/" + "9" * 20, None),
+])
+def test_request_link_found(pasted, found):
+    assert request_id_from_paste(pasted) == found
+
+
+@pytest.mark.parametrize("pasted, host", [
+    (f"https://Hooks.Example.com/hooks/{TOKEN}", "hooks.example.com"),
+    (f"localhost:8420/hooks/{TOKEN}", "localhost:8420"), (f"/hooks/{TOKEN}", None),
+    (f"hooks/{TOKEN}", None), (TOKEN, None), (f"http://user:pw@h:1/hooks/{TOKEN}", "h:1"),
+])
+def test_host_of_paste(pasted, host):
+    assert host_of_paste(pasted) == host
