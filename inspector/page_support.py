@@ -55,17 +55,17 @@ def endpoint_input(form: Mapping[str, str], *, creating: bool,
     """Form fields in parse_endpoint's shape. On edit (`current`: the secrets now, newest
     first) an empty secret keeps them; a new one replaces them, or with `keep_secrets`
     goes in front of them (rotation: old and new both verify until the old is dropped);
-    `only_newest` drops the older ones, `clear_secret` all."""
+    without a new one, `clear_secret` drops them all and `only_newest` the older ones."""
     data: dict[str, Any] = {name: form[name] for name in ENDPOINT_FIELDS if name in form}
     if creating:
         return data
     new = data.pop("secret", None)
-    if form.get("clear_secret"):
-        data["secrets"] = []
-    elif new and form.get("keep_secrets"):
+    if new and form.get("keep_secrets"):
         data["secrets"] = [new, *(s for s in current if s != new)]
-    elif new:
+    elif new:  # what was typed wins over the boxes below
         data["secrets"] = [new]
+    elif form.get("clear_secret"):
+        data["secrets"] = []
     elif form.get("only_newest") and len(current) > 1:
         data["secrets"] = list(current[:1])
     return data

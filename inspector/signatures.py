@@ -143,9 +143,11 @@ def verify_signature(
 
 def _repeated(header_name: str, sent: list[str], verifying: list[int]) -> Hint:
     """Say that the header came several times, and which of its values would verify alone."""
-    if verifying:
-        which = ", ".join(_ORDINALS.get(i + 1, f"#{i + 1}") for i in verifying)
-        verdict = f"the {which} alone verifies: send the header once, with that value"
+    which = [_ORDINALS.get(i + 1, f"#{i + 1}") for i in verifying]
+    if len(which) == 1:
+        verdict = f"the {which[0]} alone verifies: send the header once, with that value"
+    elif which:
+        verdict = f"the {', '.join(which[:-1])} and {which[-1]} each verify alone: send it once"
     else:
         verdict = "none of the values verifies on its own either"
     return _hint("repeated_header", count=str(len(sent)), header=_quote(header_name),
