@@ -6,6 +6,9 @@ from urllib.parse import quote
 
 from .resend import sub_path_in_url
 
+# Headers curl adds on its own unless told not to (`-H 'Name:'` removes one): a replay of
+# a request that had none must not gain them. Content-Type only comes with a body.
+CURL_DEFAULTS = ("User-Agent", "Accept")
 # Headers that describe one connection rather than the request; curl sets its own.
 TRANSPORT_HEADERS = frozenset({
     "host", "content-length", "transfer-encoding", "connection", "keep-alive", "expect",
@@ -92,6 +95,9 @@ def curl_command(method: str, url: str, headers: Sequence[Sequence[str]], body: 
     words.append("--head" if method.upper() == "HEAD" else "-X " + shell_quote(method.encode()))
     words += [_header_argument(name, value) for name, value in headers
               if name.strip().lower() not in TRANSPORT_HEADERS]
+    sent = {name.strip().lower() for name, _ in headers}
+    added = CURL_DEFAULTS + (("Content-Type",) if body else ())
+    words += [f"-H '{name}:'" for name in added if name.lower() not in sent]
     prefix = ""
     if body and body_url and len(body) > INLINE_BODY_LIMIT:
         words.append(f"--data-binary @{BODY_FILE}")

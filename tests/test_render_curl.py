@@ -46,11 +46,23 @@ def test_plain_json_request_is_readable_and_exact():
     assert command == (
         "curl \\\n  -X POST \\\n  -H 'content-type: application/json' \\\n"
         "  -H 'x-protocol-signature: ab12' \\\n"
+        "  -H 'User-Agent:' \\\n  -H 'Accept:' \\\n"
         "  --data-binary '{\"id\":\"evt_1\",\"type\":\"message.created\"}' \\\n"
         "  http://127.0.0.1:8420/hooks/tok")
     argv, stdin = run(command)
+    # `-H 'Name:'` stops curl adding a header the original request did not have.
     assert argv == [b"-X", b"POST", b"-H", b"content-type: application/json",
-                    b"-H", b"x-protocol-signature: ab12", b"--data-binary", body, URL.encode()]
+                    b"-H", b"x-protocol-signature: ab12", b"-H", b"User-Agent:", b"-H", b"Accept:",
+                    b"--data-binary", body, URL.encode()]
+
+
+def test_curl_adds_no_default_header_the_request_had_not():
+    kept = [["user-agent", "Protocol/1.0"], ["ACCEPT", "*/*"], ["Content-Type", "text/plain"]]
+    argv, _ = run(curl_command("POST", URL, kept, b"x"))
+    assert [a for a in argv if a.endswith(b":")] == []
+    argv, _ = run(curl_command("POST", URL, [], b"x"))  # curl would say form-urlencoded
+    assert [argv[i + 1] for i, a in enumerate(argv) if a == b"-H"] == [
+        b"User-Agent:", b"Accept:", b"Content-Type:"]
 
 
 @pytest.mark.parametrize("body", [
@@ -81,14 +93,16 @@ def test_headers_in_order_with_repeats_empty_values_and_latin1():
     argv, _ = run(curl_command("POST", URL, headers, b"abc"))
     sent = [argv[i + 1] for i, arg in enumerate(argv) if arg == b"-H"]
     assert sent == [b"X-B: 2", b"x-a: 1", b"X-B: 3", b"X-Empty;",
-                    b"X-Quote: it's \"fine\" $(rm -rf /)", b"X-Latin: caf\xe9"]
+                    b"X-Quote: it's \"fine\" $(rm -rf /)", b"X-Latin: caf\xe9",
+                    b"User-Agent:", b"Accept:", b"Content-Type:"]
 
 
 def test_methods():
-    argv, _ = run(curl_command("DELETE", URL, [], b""))
-    assert argv == [b"-X", b"DELETE", URL.encode()]
-    argv, _ = run(curl_command("HEAD", URL, [], b""))
-    assert argv == [b"--head", URL.encode()]
+    quiet = [["User-Agent", "x"], ["Accept", "*/*"]]
+    argv, _ = run(curl_command("DELETE", URL, quiet, b""))
+    assert argv[0:2] == [b"-X", b"DELETE"] and argv[-1] == URL.encode()
+    argv, _ = run(curl_command("HEAD", URL, quiet, b""))
+    assert argv[0] == b"--head" and argv[-1] == URL.encode() and b"Content-Type:" not in argv
 
 
 def test_big_body_is_piped_from_printf_or_downloaded():
