@@ -146,7 +146,7 @@ def test_row_button_resends_to_the_forward_url(app, client, endpoint, target):
     listing = client.get(f"/endpoints/{endpoint['token']}").get_data(as_text=True)
     assert f'id="row-actions-{request_id}"' in listing
     missing = client.post(f"/requests/{request_id}/quick-resend", headers=HX).get_data(as_text=True)
-    assert "set the endpoint&#39;s forward URL" in missing
+    assert "set the endpoint&#39;s forward URL" in missing and 'class="badge resend-status' in missing
     client.patch(f"/api/endpoints/{endpoint['token']}", json={"forward_url": target.url("/in")})
     done = client.post(f"/requests/{request_id}/quick-resend", headers=HX).get_data(as_text=True)
     assert re.search(r'resend-2xx"[^>]*>200 · [\d.]+ ms', done)
