@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
 from . import live, page_support, serialize
-from .endpoint_input import InputError, parse_endpoint
+from .endpoint_input import InputError
 from .models import CapturedRequest, Endpoint, Resend, db
 from .queries import QueryError, RequestFilter, list_requests, parse_id, parse_limit
 from .recheck import recheck_endpoint
@@ -58,7 +58,7 @@ def request_or_404(request_id: int) -> CapturedRequest:
 @bp.post("/endpoints")
 def create_endpoint():
     """Create an endpoint: 201 with its capture URL."""
-    ep = Endpoint(**parse_endpoint(json_body(), creating=True))
+    ep = Endpoint(**page_support.endpoint_fields(json_body(), creating=True))
     db.session.add(ep)
     db.session.commit()
     return jsonify(serialize.endpoint(ep, base_url())), 201
@@ -81,7 +81,7 @@ def get_endpoint(token: str):
 def update_endpoint(token: str):
     """Change an endpoint's settings; a new secret does not re-check old requests by itself."""
     ep = endpoint_or_404(token)
-    for field, value in parse_endpoint(json_body(), creating=False).items():
+    for field, value in page_support.endpoint_fields(json_body(), creating=False).items():
         setattr(ep, field, value)
     db.session.commit()
     return jsonify(serialize.endpoint(ep, base_url()))

@@ -8,12 +8,12 @@ import sqlalchemy as sa
 from flask import Blueprint, make_response, render_template, request, url_for
 
 from . import live
-from .endpoint_input import InputError, parse_endpoint
+from .endpoint_input import InputError
 from .curl import try_commands
 from .events import CATALOGUE, RESOURCE_TYPES
 from .models import MAX_ID, CapturedRequest, Endpoint, db, endpoint_counts
-from .page_support import (capture_url, endpoint_input, endpoint_or_404, error_field, go_to,
-                           page_or_fragment)
+from .page_support import (capture_url, endpoint_fields, endpoint_input, endpoint_or_404,
+                           error_field, go_to, page_or_fragment)
 from .paste import host_of_paste, request_id_from_paste, token_from_paste
 from .queries import RequestFilter, list_requests, parse_id
 from .recheck import recheck_endpoint
@@ -61,7 +61,7 @@ def create():
     """Create an endpoint from the form; errors go back into the form."""
     data = endpoint_input(request.form, creating=True)
     try:
-        fields = parse_endpoint(data, creating=True)
+        fields = endpoint_fields(data, creating=True)
     except InputError as exc:
         data.pop("secret", None)  # a secret is never echoed back into a page
         return page_or_fragment("home.html", "_endpoint_form.html", 422, **home_context(
@@ -148,7 +148,7 @@ def save_settings(token: str):
     endpoint = endpoint_or_404(token)
     data = endpoint_input(request.form, creating=False, current=endpoint.secrets or [])
     try:
-        fields = parse_endpoint(data, creating=False)
+        fields = endpoint_fields(data, creating=False)
     except InputError as exc:
         data.pop("secrets", None)  # a secret is never echoed back into a page
         return page_or_fragment("settings.html", "_settings_form.html", 422, endpoint=endpoint,

@@ -6,7 +6,10 @@ from typing import Any, Mapping, Sequence
 import sqlalchemy as sa
 from flask import abort, make_response, redirect, render_template, request
 
+from .endpoint_input import InputError, parse_endpoint
 from .models import Endpoint, db
+from .resend import TargetRefused
+from .sender import refuse_own_capture
 from .urls import base_url
 
 # The text fields of the endpoint forms; anything else posted is ignored.
@@ -69,6 +72,18 @@ def endpoint_input(form: Mapping[str, str], *, creating: bool,
     elif form.get("only_newest") and len(current) > 1:
         data["secrets"] = list(current[:1])
     return data
+
+
+def endpoint_fields(data: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
+    """parse_endpoint, plus the check that needs the database: a forward URL that is
+    one of this inspector's own capture URLs would capture every send again."""
+    fields = parse_endpoint(data, creating=creating)
+    if fields.get("forward_url"):
+        try:
+            refuse_own_capture(fields["forward_url"])
+        except TargetRefused as exc:
+            raise InputError(f"forward_url: {exc}", "forward_url") from None
+    return fields
 
 
 def error_field(field: str | None) -> str | None:

@@ -59,6 +59,19 @@ def test_create_endpoint_errors(client, payload, message):
     assert message in response.json["error"]
 
 
+def test_forward_url_to_our_own_capture_url_is_refused_on_save(client, endpoint):
+    own = endpoint["capture_url"] + "/sub?x=1"
+    created = client.post("/api/endpoints", json={"forward_url": own})
+    assert created.status_code == 400 and "own capture URL" in created.json["error"]
+    patched = client.patch(f"/api/endpoints/{endpoint['token']}", json={"forward_url": own})
+    assert patched.status_code == 400 and "forward_url" in patched.json["error"]
+    form = client.post(f"/endpoints/{endpoint['token']}/settings", headers={"HX-Request": "true"},
+                       data={"name": "", "signature_header": "X-Protocol-Signature",
+                             "forward_url": own})
+    assert form.status_code == 422 and "own capture URL" in form.get_data(as_text=True)
+    assert client.get(f"/api/endpoints/{endpoint['token']}").json["forward_url"] is None
+
+
 def test_invalid_json_body_is_400(client):
     response = client.post("/api/endpoints", data=b"{not json", content_type="application/json")
     assert response.status_code == 400 and "not valid JSON" in response.json["error"]
