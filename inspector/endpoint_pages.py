@@ -63,9 +63,9 @@ def create():
     try:
         fields = endpoint_fields(data, creating=True)
     except InputError as exc:
-        data.pop("secret", None)  # a secret is never echoed back into a page
+        typed = bool(data.pop("secret", None))  # a secret is never echoed back into a page
         return page_or_fragment("home.html", "_endpoint_form.html", 422, **home_context(
-            form=data, error=str(exc), field=error_field(exc.field)))
+            form=data, error=str(exc), field=error_field(exc.field), secret_typed=typed))
     endpoint = Endpoint(**fields)
     db.session.add(endpoint)
     db.session.commit()

@@ -253,7 +253,7 @@ def test_home_forms_show_errors_in_place_and_open_endpoints(store, page):
     page.fill("#endpoint-form input[name=name]", "Cribbly prod")
     page.fill("#endpoint-form input[name=signature_header]", "x-DocsSmith Demo2-signature")
     page.click("#endpoint-form button[type=submit]")
-    expect(page.locator("#endpoint-form .form-error")).to_contain_text('did you mean "x-DocsSmith-Demo2-signature"?')
+    expect(page.locator("#endpoint-form .field-error")).to_contain_text('did you mean "x-DocsSmith-Demo2-signature"?')
     expect(page.locator("#endpoint-form input[name=name]")).to_have_value("Cribbly prod")
     expect(page).to_have_url(server.url + "/")  # swapped in place, no navigation
 

@@ -132,7 +132,8 @@ def test_create_errors_are_shown_in_the_form(client, field, value, message):
     assert fragment.status_code == 422
     assert message in html and "<html" not in html and html.lstrip().startswith("<form")
     assert re.search(rf'<input name="{field}"[^>]*aria-invalid="true"', html)
-    assert "s3cret-never-echoed" not in html
+    assert html.count(message) == 1  # under its field, not also above the form
+    assert "s3cret-never-echoed" not in html and "Type the secret again" in html
     page = client.post("/endpoints", data=data)  # without JS: the whole home page, form filled in
     assert page.status_code == 422 and "<html" in page.get_data(as_text=True)
     assert message in page.get_data(as_text=True)
