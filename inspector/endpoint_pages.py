@@ -78,8 +78,9 @@ def open_pasted():
     request a request link names)."""
     pasted = request.args.get("url", "")
     request_id = request_id_from_paste(pasted)
-    if request_id is not None and request_id <= MAX_ID and db.session.get(CapturedRequest,
-                                                                            request_id):
+    if request_id is not None and request_id <= MAX_ID and db.session.scalar(
+            sa.select(CapturedRequest.id).where(CapturedRequest.id == request_id)):
+        # Only whether it exists: loading the row would read its body, up to 25 MiB.
         return go_to(url_for("dashboard.requests.detail", request_id=request_id))
     token = token_from_paste(pasted)
     if token and db.session.scalar(sa.select(Endpoint.id).where(Endpoint.token == token)):
