@@ -125,10 +125,6 @@ class CapturedRequest(db.Model):
     body: Mapped[bytes] = mapped_column(sa.LargeBinary, default=b"")
 
 
-# SQLite only: each endpoint's request count, kept by triggers on captured_requests
-# (migration 9a3c5e7b1d20). Outside the models' metadata, as PostgreSQL has no such table.
-endpoint_counts = sa.table("endpoint_counts", sa.column("endpoint_id", sa.Integer),
-                           sa.column("requests", sa.Integer))
 
 class Resend(db.Model):
     """One attempt to send a captured request (as is or edited) to the user's app."""

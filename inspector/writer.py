@@ -28,7 +28,7 @@ from typing import Any, Callable, ContextManager, Iterator, Optional
 import sqlalchemy as sa
 from flask import Flask
 
-from . import live
+from . import live, request_counts
 from .capture_settings import SettingsCache
 from .models import db
 from .pg_statistics import StatisticsCheck
@@ -213,6 +213,7 @@ class CaptureStore:
         self.group = GroupCommit(self._write_sqlite if self.sqlite else self._write_postgres)
         self.checkpointer = Checkpointer(engine, self._writers) if self.sqlite else None
         self.statistics = None if self.sqlite else StatisticsCheck(engine)
+        self.count_folder = None if self.sqlite else request_counts.Folder(engine)
         self.settings = SettingsCache(self.endpoint)
 
     # -- finding the endpoint ------------------------------------------------
@@ -358,6 +359,7 @@ class CaptureStore:
             while cursor.nextset():
                 found.append(cursor.fetchone())
         self.statistics.written(len(rows))
+        self.count_folder.written(len(rows))
         return [row[0] if row else None for row in found]  # no row: the endpoint changed
 
     @contextlib.contextmanager
