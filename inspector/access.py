@@ -85,8 +85,21 @@ def _authenticated(password: str) -> bool:
         return True
     header = request.headers.get("Authorization", "")
     if header[:7].lower() == "bearer ":
-        return hmac.compare_digest(header[7:].strip().encode(), password.encode())
+        return bearer_matches(header[7:], password)
     return False
+
+
+def bearer_matches(token: str, password: str) -> bool:
+    """Whether a Bearer token is the password, compared as bytes in constant time.
+
+    WSGI hands header values over as Latin-1-decoded text; re-encoding gives the bytes
+    on the wire, which a client sends as the password's UTF-8.
+    """
+    try:
+        given = token.encode("latin-1")
+    except UnicodeEncodeError:  # not from the wire: no byte sequence decodes to this
+        return False
+    return hmac.compare_digest(given.strip(), password.encode())
 
 
 def _guard():

@@ -7,7 +7,8 @@ same builder and sender as the dashboard's Resend. After each event the id is
 written to a small state file, and every (re)connection sends it as
 `Last-Event-ID`, so the inspector replays exactly what came after it: after a
 dropped connection, an inspector restart or a laptop that slept, nothing is
-skipped and nothing sent twice.
+skipped and nothing sent twice. An inspector that is not up yet at start-up is
+waited for the same way; a refused password or an unknown endpoint ends the run.
 
 When the local app cannot be reached (connection refused or reset, no answer
 within INSPECTOR_FORWARD_TIMEOUT), the forwarder does not move on: it says so
@@ -213,7 +214,9 @@ class Forwarder:
                  echo: Callable[[str], None], password: str = "", append_path: bool = True):
         self.source, self.to, self.policy, self.state = source, to, policy, state
         self.echo, self.append_path = echo, append_path
-        headers = {"Authorization": f"Bearer {password}"} if password else {}
+        self.password_given = bool(password)
+        # UTF-8 bytes: the inspector compares the raw bytes, and httpx sends str as ASCII only
+        headers = {"Authorization": b"Bearer " + password.encode()} if password else {}
         self.client = httpx.Client(headers=headers, timeout=httpx.Timeout(10.0, read=READ_TIMEOUT))
         self.interrupts = Interrupts(echo)
         self.last_id: Optional[int] = None
@@ -238,10 +241,19 @@ class Forwarder:
                 message = response.json().get("error", response.text)
             except ValueError:
                 message = response.text[:200]
-            hint = " (give --password)" if response.status_code == 401 else ""
-            raise ForwardError(f"{url}: {response.status_code} {message}{hint}")
+            if response.status_code == 401:
+                raise ForwardError(self._password_problem(url))
+            raise ForwardError(f"{url}: {response.status_code} {message}")
         response.raise_for_status()
         return response
+
+    def _password_problem(self, url: str) -> str:
+        """A 401: the password given was wrong, or one is needed."""
+        if self.password_given:
+            return (f"{url}: 401: the inspector refused the password; check --password "
+                    "(or INSPECTOR_PASSWORD) against the inspector's INSPECTOR_PASSWORD.")
+        return (f"{url}: 401: the inspector needs a password; give its INSPECTOR_PASSWORD "
+                "as --password (or set INSPECTOR_PASSWORD).")
 
     def start_position(self) -> int:
         """The remembered id, or on a first run the newest request now (new ones only)."""
@@ -323,28 +335,46 @@ class Forwarder:
         """Reset the backoff once the stream answers."""
         self._failures = 0
 
+    def start(self) -> None:
+        """Find where to begin (on a first run this asks the inspector) and say so."""
+        self.last_id = self.start_position()
+        self.echo(f"Forwarding {self.source.capture_url} -> {self.to} "
+                  f"(after request {self.last_id}). Ctrl-C to stop.")
+
     def run(self) -> None:
-        """Follow forever, reconnecting with backoff; returns on Ctrl-C."""
+        """Follow forever, reconnecting with backoff; returns on Ctrl-C.
+
+        An inspector that cannot be reached at start-up is waited for like a dropped one;
+        a refused password or an unknown endpoint (ForwardError) ends the run.
+        """
         self._failures = 0
         with self.interrupts.installed():
             try:
-                self.last_id = self.start_position()
-                self.echo(f"Forwarding {self.source.capture_url} -> {self.to} "
-                          f"(after request {self.last_id}). Ctrl-C to stop.")
                 while True:
                     try:
+                        if self.last_id is None:
+                            self.start()
                         self.follow()
                         reason = "the inspector closed the stream"
                     except (httpx.HTTPError, ValueError, KeyError) as exc:
                         reason = str(exc) or type(exc).__name__
                     delay = BACKOFF[min(self._failures, len(BACKOFF) - 1)]
                     self._failures += 1
-                    self.echo(f"Connection lost ({reason}); reconnecting in {delay:g} s "
-                              f"from request {self.last_id}.")
+                    self.echo(self._retry_line(reason, delay))
                     time.sleep(delay)
             except KeyboardInterrupt:
-                self.echo(f"Stopped. Last relayed request: {self.last_id}; the next run "
+                self.echo("Stopped before reaching the inspector; nothing was relayed."
+                          if self.last_id is None else
+                          f"Stopped. Last relayed request: {self.last_id}; the next run "
                           "resumes after it.")
             finally:
                 self.client.close()
+
+    def _retry_line(self, reason: str, delay: float) -> str:
+        """One line per attempt: not reached yet, or the connection was lost."""
+        if self.last_id is None:
+            return (f"Cannot reach the inspector at {self.source.base} ({reason}); "
+                    f"retrying in {delay:g} s. Ctrl-C to stop.")
+        return (f"Connection lost ({reason}); reconnecting in {delay:g} s "
+                f"from request {self.last_id}.")
 

@@ -78,3 +78,20 @@ def test_login_attempts_are_rate_limited(locked):
     assert codes[:5] == [401] * 5 and codes[5:] == [429, 429]
     # even the right password waits until the window passes
     assert client.post("/login", data={"password": "correct horse"}).status_code == 429
+
+
+def test_a_utf8_password_works_as_bearer_token(locked):
+    """A WSGI server hands the header over as Latin-1 text of the bytes sent (PEP 3333)."""
+    locked.config["PASSWORD"] = "pa ss:wörd"
+    client = locked.test_client()
+
+    def status(password_bytes: bytes) -> int:
+        header = (b"Bearer " + password_bytes).decode("latin-1")
+        return client.get("/api/endpoints", headers={"Authorization": header}).status_code
+
+    assert status("pa ss:wörd".encode()) == 200
+    assert status(b"  " + "pa ss:wörd".encode() + b" ") == 200
+    assert status("pa ss:wörd".encode("latin-1")) == 401  # the same text, other bytes
+    assert status("pa ss:word".encode()) == 401
+    # text no server can hand over (not Latin-1) is simply not the password
+    assert client.get("/api/endpoints", headers={"Authorization": "Bearer €"}).status_code == 401

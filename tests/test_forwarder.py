@@ -86,16 +86,21 @@ class ForwardProcess:
     """`inspector forward` as a user runs it, its output collected line by line."""
 
     def __init__(self, source_url: str, to: str, state: Path, log: Path,
-                 app_backoff: tuple[float, ...] | None = None):
+                 app_backoff: tuple[float, ...] | None = None, password: str | None = None,
+                 ready: str | None = "Forwarding "):
+        """Start it and, unless `ready` is None, wait until it prints `ready` once more."""
         self.log = log
         program = (["-m", "inspector"] if app_backoff is None
                    else ["-c", _WITH_APP_BACKOFF.format(app_backoff)])
+        options = ["--password", password] if password is not None else []
+        seen = self.output().count(ready) if ready and log.exists() else 0
         with open(log, "a") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, *program, "forward", source_url, "--to", to,
-                 "--state-file", str(state)],
+                 "--state-file", str(state), *options],
                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        self.wait_output("Forwarding ", count=self.output().count("Forwarding ") + 1)
+        if ready:
+            self.wait_output(ready, count=seen + 1)
 
     def output(self) -> str:
         return self.log.read_text()
