@@ -18,8 +18,11 @@ MAX_HEADER_NAME = 100
 # Re-serializing JSON costs far more than a hash pass, so big bodies skip that diagnosis.
 JSON_DIAGNOSIS_LIMIT = 1024 * 1024
 
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 _ANY_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+_ANY_HEX = re.compile(r"[0-9a-fA-F]+")
+_PREFIX = re.compile(r"(sha1|sha256|sha512)=", re.IGNORECASE)
+_DIGEST_SIZES = {20: "SHA1", 32: "SHA256", 64: "SHA512"}
+_ALGORITHMS = {"SHA1": hashlib.sha1, "SHA512": hashlib.sha512}
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _NOT_TOKEN = re.compile(r"[^!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _JSON_FORMS = (
@@ -36,14 +39,16 @@ _MESSAGES = {
     "reserialized_json": "The sender signed the JSON re-serialized ({form}), not the raw bytes "
     "it sent; sign exactly the bytes of the request body.",
     "prefixed": "The value has a {prefix} prefix; send only the hex digest.",
-    "uppercase_hex": "The digest is right but in upper case; send lowercase hex.",
-    "base64_encoding": "The value is the base64 of the right {what}; send lowercase hex instead.",
+    "uppercase_hex": "The hex digest is in upper case; send lowercase hex.",
+    "base64_encoding": "The value is the base64 of the {what}; send lowercase hex instead.",
     "wrong_algorithm": "The value is the HMAC-{name} of the body; it must be HMAC-SHA256.",
     "secret_whitespace": "It matches the secret {secret} {how}.",
     "trailing_newline": "It matches the body {how}: {why}.",
     "other_header": "The request has no {header} header but has {other}; {verdict}.",
     "repeated_header": "The request has {count} {header} headers. A server joins them into one "
     "value ({joined}), which matches no signature; {verdict}.",
+    "empty_header": "The request has the {header} header, but its value is {what}: the sender "
+    "sent no signature in it (often its secret or signing step is not set up).",
     "not_hex": "The value is {looks}; a signature is 64 lowercase hex characters (HMAC-SHA256), "
     "and no usual encoding mistake explains it.",
     "no_match": "The value is a well-formed 64-character hex digest but matches nothing we tried: "
@@ -124,20 +129,27 @@ def verify_signature(
     if not secrets:
         return SignatureCheck("unconfigured", None)
     wanted = header_name.strip().lower()
-    sent = [v for n, v in headers if n.strip().lower() == wanted and v.strip()]
+    present = [v for n, v in headers if n.strip().lower() == wanted]
+    sent = [v for v in present if v.strip()]
     values = list(dict.fromkeys(sent))  # a repeated identical value needs one diagnosis
     # Each digest of the (possibly 25 MiB) body is computed once; the diagnosis reuses the MACs.
     macs = [hmac.new(_utf8(secret), body, hashlib.sha256) for secret in secrets]
     digests = [mac.hexdigest() for mac in macs]
     verifying = [i for i, value in enumerate(sent) if any(_same(value, d) for d in digests)]
+    signings = _Signings(body, secrets, macs)
+    if not present:
+        return SignatureCheck("missing", header_name, _other_headers(headers, header_name, signings))
     if not sent:
-        return SignatureCheck("missing", header_name, _other_headers(headers, header_name, digests))
+        # The header is there (the headers table shows it), so "missing" would be false.
+        what = "empty" if not any(present) else "only whitespace"
+        return SignatureCheck("invalid", header_name,
+                              (_hint("empty_header", header=_quote(header_name), what=what),))
     if len(sent) == 1 and verifying:
         return SignatureCheck("valid", header_name)
     # Sent more than once, the header reaches the user's app as one joined value (Node,
     # WSGI and most frameworks join repeats with ", "), so its exact match fails there.
     repeated = (_repeated(header_name, sent, verifying),) if len(sent) > 1 else ()
-    diagnosis = () if verifying else _diagnose(body, values, secrets, macs)
+    diagnosis = () if verifying else _diagnose(values, signings)
     return SignatureCheck("invalid", header_name, repeated + diagnosis)
 
 
@@ -154,7 +166,7 @@ def _repeated(header_name: str, sent: list[str], verifying: list[int]) -> Hint:
                  joined=_quote(", ".join(sent)), verdict=verdict)
 
 
-def _other_headers(headers, header_name: str, digests: list[str]) -> tuple[Hint, ...]:
+def _other_headers(headers, header_name: str, signings: _Signings) -> tuple[Hint, ...]:
     """Point at headers that look like a signature when the configured one is absent."""
     wanted, found = header_name.strip().lower(), {}
     for name, value in headers:
@@ -163,8 +175,16 @@ def _other_headers(headers, header_name: str, digests: list[str]) -> tuple[Hint,
             found.setdefault(lowered, (name.strip(), []))[1].append(value)
     hints = []
     for name, values in found.values():
-        if any(_same(value, digest) for value in values for digest in digests):
+        # The same diagnosis as for the configured header: the right signature often sits
+        # in another header in another sender's style (GitHub's "sha256=<hex>").
+        fixes = [signings.explain(value) for value in values]
+        if any(() in fix for fix in fixes):
             verdict = f"its value verifies with your secret: set the header name to {_quote(name)}"
+        elif any(fixes):
+            causes = next(fix for fix in fixes if fix)[0]
+            verdict = (f"it holds your signature, but with {_listed([c.phrase for c in causes])}: "
+                       f"set the header name to {_quote(name)} and fix "
+                       f"{'that' if len(causes) == 1 else 'those'}")
         else:
             verdict = "its value does not verify with your secret either"
         quoted = {"header": _quote(header_name), "other": _quote(name)}
@@ -172,36 +192,98 @@ def _other_headers(headers, header_name: str, digests: list[str]) -> tuple[Hint,
     return tuple(hints)
 
 
-def _diagnose(body: bytes, values: list[str], secrets: list[str], macs: list) -> tuple:
-    """Try every known mistake with every secret; fall back to not_hex / no_match."""
-    wants_json = len(body) <= JSON_DIAGNOSIS_LIMIT and any(_HEX64.fullmatch(v) for v in values)
-    forms = _json_forms(body) if wants_json else []
+def _diagnose(values: list[str], signings: _Signings) -> tuple:
+    """Name every known mistake, alone or combined, with every secret; else not_hex / no_match."""
     hints: list[Hint] = []
     for value in values:
-        for secret, mac in zip(secrets, macs):
-            hints.extend(_explain_encoding(value, mac))
-            hints.extend(_explain_algorithm(value, body, secret))
-            if _HEX64.fullmatch(value):
-                hints.extend(_explain_secret(value, body, secret))
-                hints.extend(_explain_body(value, body, secret, mac, forms))
+        for causes in signings.explain(value):
+            hints.extend(_combined(causes))
     if not hints:
         # An invalid request must always say why, even when no known mistake explains it.
         hints = [_fallback(value) for value in values]
     return tuple(dict.fromkeys(hints))
 
 
-def _explain_encoding(value: str, mac) -> Iterator[Hint]:
-    """Recognise the right digest sent with a prefix, in upper case or in base64."""
-    digest = mac.hexdigest()
-    if value[:7].lower() == "sha256=" and _same(value[7:], digest):
-        yield _hint("prefixed", prefix=_quote(value[:7]))
-    if len(value) == 64 and _same(value.lower(), digest):
-        yield _hint("uppercase_hex")
-    decoded = _b64decode(value)
-    if decoded is not None and hmac.compare_digest(decoded, mac.digest()):
-        yield _hint("base64_encoding", what="digest")
-    elif decoded is not None and hmac.compare_digest(decoded, digest.encode()):
-        yield _hint("base64_encoding", what="hex digest text")
+def _combined(causes: tuple[_Cause, ...]) -> list[Hint]:
+    """One hint per cause; when several explain the value only together, each says so."""
+    if len(causes) == 1:
+        return [causes[0].hint]
+    hints = []
+    for cause in causes:
+        names = ["This"] + [other.phrase for other in causes if other is not cause]
+        note = (f" {_listed(names)} together explain the value: fix "
+                f"{'both' if len(causes) == 2 else 'all of them'}.")
+        hints.append(Hint(cause.hint.code, cause.hint.message + note))
+    return hints
+
+
+def _listed(words: list[str]) -> str:
+    """Join words as prose: "a", "a and b", "a, b and c"."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+@dataclass(frozen=True)
+class _Cause:
+    """One mistake in an explanation: its hint, and a short phrase naming it in other hints."""
+
+    hint: Hint
+    phrase: str
+
+
+def _cause(code: str, phrase: str, **fields: str) -> _Cause:
+    return _Cause(_hint(code, **fields), phrase)
+
+
+_UPPERCASE = _cause("uppercase_hex", "upper-case hex")
+_BASE64_DIGEST = _cause("base64_encoding", "base64 encoding", what="digest's raw bytes")
+_BASE64_HEX = _cause("base64_encoding", "base64 encoding", what="hex digest text")
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """One way to read a header value as a digest, and the encoding mistakes it takes."""
+
+    causes: tuple[_Cause, ...]
+    digest: bytes
+    algorithm: str
+
+
+def _readings(value: str) -> list[_Reading]:
+    """Every way to read value as a digest: after an optional prefix, as hex in any case, as
+    base64 of the digest or of its hex text. Cheap: no hashing."""
+    starts: list[tuple[tuple[_Cause, ...], str, str | None]] = [((), value, None)]
+    prefix = _PREFIX.match(value)
+    if prefix:
+        # "sha256=" is the usual GitHub-style mistake; "sha1="/"sha512=" only make sense
+        # before a digest of the algorithm they name.
+        named = prefix.group(1).upper()
+        cause = _cause("prefixed", f"a {_quote(prefix.group())} prefix",
+                       prefix=_quote(prefix.group()))
+        starts.append(((cause,), value[prefix.end():], None if named == "SHA256" else named))
+    readings = []
+    for causes, text, named in starts:
+        found = [(causes + _case(text), _from_hex(text))]
+        decoded = _b64decode(text)
+        if decoded is not None:
+            found.append((causes + (_BASE64_DIGEST,), decoded))
+            hex_text = decoded.decode("latin-1")
+            found.append((causes + (_BASE64_HEX,) + _case(hex_text), _from_hex(hex_text)))
+        for found_causes, digest in found:
+            algorithm = _DIGEST_SIZES.get(len(digest)) if digest is not None else None
+            if algorithm and named in (None, algorithm):
+                readings.append(_Reading(found_causes, digest, algorithm))
+    return readings
+
+
+def _from_hex(text: str) -> bytes | None:
+    """The bytes of a hex digest in any case; None when text is not one."""
+    if len(text) // 2 not in _DIGEST_SIZES or not _ANY_HEX.fullmatch(text) or len(text) % 2:
+        return None
+    return bytes.fromhex(text)
+
+
+def _case(text: str) -> tuple[_Cause, ...]:
+    return (_UPPERCASE,) if text != text.lower() else ()
 
 
 def _b64decode(value: str) -> bytes | None:
@@ -215,36 +297,72 @@ def _b64decode(value: str) -> bytes | None:
         return None
 
 
-def _explain_algorithm(value: str, body: bytes, secret: str) -> Iterator[Hint]:
-    """Recognise HMAC-SHA1 and HMAC-SHA512 digests, hashing only when the length fits."""
-    for name, algorithm, length in (("SHA1", hashlib.sha1, 40), ("SHA512", hashlib.sha512, 128)):
-        if len(value) != length:
-            continue
-        if _same(value.lower(), hmac.new(_utf8(secret), body, algorithm).hexdigest()):
-            yield _hint("wrong_algorithm", name=name)
+class _Signings:
+    """What a sender may have signed instead of the right thing, under each secret.
+
+    Each algorithm's variants are hashed once per request, and only when some header
+    value can be read as a digest of that size: a 25 MiB body is not hashed for nothing."""
+
+    def __init__(self, body: bytes, secrets: list[str], macs: list) -> None:
+        self.body, self.secrets, self.macs = body, secrets, macs
+        self._variants: dict[str, list[tuple[tuple[_Cause, ...], bytes]]] = {}
+        self._forms: list[tuple[str, bytes]] | None = None
+
+    def explain(self, value: str) -> list[tuple[_Cause, ...]]:
+        """Every combination of mistakes that turns the right signature into value;
+        [()] when value is exactly right, [] when nothing known explains it."""
+        found = []
+        for reading in _readings(value):
+            for causes, digest in self._of(reading.algorithm):
+                if hmac.compare_digest(reading.digest, digest):
+                    found.append(reading.causes + causes)
+        return list(dict.fromkeys(found))
+
+    def _of(self, algorithm: str) -> list[tuple[tuple[_Cause, ...], bytes]]:
+        if algorithm not in self._variants:
+            make = self._sha256 if algorithm == "SHA256" else self._other_algorithm
+            self._variants[algorithm] = [variant for secret, mac in zip(self.secrets, self.macs)
+                                         for variant in make(algorithm, secret, mac)]
+        return self._variants[algorithm]
+
+    def _other_algorithm(self, name: str, secret: str, mac) -> Iterator[tuple]:
+        digest = hmac.new(_utf8(secret), self.body, _ALGORITHMS[name]).digest()
+        yield (_cause("wrong_algorithm", f"HMAC-{name}", name=name),), digest
+
+    def _sha256(self, name: str, secret: str, mac) -> Iterator[tuple]:
+        """The right digest, then the same with the secret, the body or its JSON changed."""
+        body, tail = self.body, _tail(secret)
+        yield (), mac.digest()
+        stripped = secret.strip()
+        if stripped and stripped != secret:
+            cause = _cause("secret_whitespace", "whitespace around the secret",
+                           secret=tail, how=_SECRET_STRIPPED)
+            yield (cause,), _raw_mac(body, stripped)
+        cause = _cause("secret_whitespace", "a newline after the secret",
+                       secret=tail, how=_SECRET_NEWLINE)
+        yield (cause,), _raw_mac(body, secret + "\n")
+        for suffix, shown in ((b"\n", "\\n"), (b"\r\n", "\\r\\n")):
+            added = mac.copy()  # extending the running MAC avoids hashing a large body again
+            added.update(suffix)
+            how, phrase = f'with a trailing "{shown}" added', f'a "{shown}" signed after the body'
+            yield (_cause("trailing_newline", phrase, how=how, why=_NL_ADDED),), added.digest()
+            if body.endswith(suffix):
+                how, phrase = f'without its trailing "{shown}"', f'a "{shown}" added after signing'
+                cause = _cause("trailing_newline", phrase, how=how, why=_NL_REMOVED)
+                yield (cause,), _raw_mac(memoryview(body)[: -len(suffix)], secret)
+        for label, text in self._json_forms():
+            cause = _cause("reserialized_json", "re-serialized JSON", form=label)
+            yield (cause,), _raw_mac(text, secret)
+
+    def _json_forms(self) -> list[tuple[str, bytes]]:
+        if self._forms is None:  # once per request, whatever the number of secrets
+            big = len(self.body) > JSON_DIAGNOSIS_LIMIT
+            self._forms = [] if big else _json_forms(self.body)
+        return self._forms
 
 
-def _explain_secret(value: str, body: bytes, secret: str) -> Iterator[Hint]:
-    """Recognise a secret copied with stray whitespace on either side."""
-    stripped = secret.strip()
-    if stripped and stripped != secret and _same(value, sign(body, stripped)):
-        yield _hint("secret_whitespace", secret=_tail(secret), how=_SECRET_STRIPPED)
-    if _same(value, sign(body, secret + "\n")):
-        yield _hint("secret_whitespace", secret=_tail(secret), how=_SECRET_NEWLINE)
-
-
-def _explain_body(value: str, body: bytes, secret: str, mac, forms: list) -> Iterator[Hint]:
-    """Recognise a signature over the body with a newline added or removed, or re-serialized."""
-    for suffix, shown in ((b"\n", "\\n"), (b"\r\n", "\\r\\n")):
-        added = mac.copy()  # extending the running MAC avoids hashing a large body again
-        added.update(suffix)
-        if _same(value, added.hexdigest()):
-            yield _hint("trailing_newline", how=f'with a trailing "{shown}" added', why=_NL_ADDED)
-        if body.endswith(suffix) and _same(value, sign(memoryview(body)[: -len(suffix)], secret)):
-            yield _hint("trailing_newline", how=f'without its trailing "{shown}"', why=_NL_REMOVED)
-    for label, text in forms:
-        if _same(value, sign(text, secret)):
-            yield _hint("reserialized_json", form=label)
+def _raw_mac(body, secret: str) -> bytes:
+    return hmac.new(_utf8(secret), body, hashlib.sha256).digest()
 
 
 def _json_forms(body: bytes) -> list[tuple[str, bytes]]:

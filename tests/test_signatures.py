@@ -72,9 +72,17 @@ def test_missing():
     assert (result.status, result.header, result.hints) == ("missing", DEFAULT_HEADER, ())
 
 
-@pytest.mark.parametrize("value", ["", "   "])
-def test_empty_values_count_as_missing(value):
-    assert check(value).status == "missing"
+@pytest.mark.parametrize("value, said", [("", "empty"), ("   ", "only whitespace")])
+def test_empty_header_is_invalid_not_missing(value, said):
+    """The header is there (the headers table shows it): "missing" would contradict that."""
+    result = check(value)
+    assert (result.status, result.header, codes(result)) == ("invalid", DEFAULT_HEADER, ["empty_header"])
+    assert f"{DEFAULT_HEADER}\" header, but its value is {said}" in result.hints[0].message
+    assert "no signature header" not in result.hints[0].message
+
+
+def test_empty_header_beside_a_good_one_still_verifies():
+    assert verify_signature(BODY, [(H, ""), (H, sign(BODY, SECRET))], [SECRET]).status == "valid"
 
 
 @pytest.mark.parametrize("secrets", [[], [""]])
@@ -161,6 +169,11 @@ POSITIVE = [
     ("trailing_newline", dict(value=mac_hex(BODY, SECRET), body=BODY + b"\r\n")),
     ("other_header", dict(value=None, extra=[("X-Cribbly-Signature", mac_hex(BODY, SECRET))])),
     ("other_header", dict(value=None, extra=[("x-hub-signature", "sha1=abc")])),
+    ("empty_header", dict(value="")),
+    ("prefixed", dict(value="sha256=" + mac_hex(BODY, SECRET).upper())),
+    ("uppercase_hex", dict(value="sha256=" + mac_hex(BODY, SECRET).upper())),
+    ("prefixed", dict(value="sha256=" + mac_hex(BODY + b"\n", SECRET))),
+    ("trailing_newline", dict(value="sha256=" + mac_hex(BODY + b"\n", SECRET))),
     ("not_hex", dict(value="hello world")),
     ("not_hex", dict(value="sha256=" + mac_hex(BODY, OTHER))),
     ("no_match", dict(value=mac_hex(BODY, OTHER))),
@@ -207,11 +220,81 @@ def test_hint_messages_name_the_details():
     assert "11 characters long" in check("hello world").hints[0].message
 
 
+@pytest.mark.parametrize("value, fix", [
+    ("sha256=" + mac_hex(BODY, SECRET), 'a "sha256=" prefix'),
+    (mac_hex(BODY, SECRET).upper(), "upper-case hex"),
+    (base64.b64encode(RIGHT).decode(), "base64 encoding"),
+    ("sha256=" + mac_hex(BODY, SECRET).upper(), 'a "sha256=" prefix and upper-case hex'),
+    ("sha1=" + mac_hex(BODY, SECRET, hashlib.sha1), 'a "sha1=" prefix and HMAC-SHA1'),
+])
+def test_other_header_names_the_fix_that_makes_it_verify(value, fix):
+    """GitHub-style "sha256=<hex>" in X-Signature is the signature, not a mismatch."""
+    result = check(None, extra=[("X-Signature", value)])
+    assert (result.status, codes(result)) == ("missing", ["other_header"])
+    message = result.hints[0].message
+    assert '"X-Signature"' in message and "holds your signature" in message
+    assert f"but with {fix}:" in message and "does not verify" not in message
+
+
 def test_other_header_says_whether_it_verifies():
     good = check(None, extra=[("X-Cribbly-Signature", mac_hex(BODY, SECRET))]).hints
     bad = check(None, extra=[("X-Cribbly-Signature", mac_hex(BODY, OTHER))]).hints
     assert "X-Cribbly-Signature" in good[0].message and "verifies" in good[0].message
     assert "does not verify" in bad[0].message
+
+
+# Every encoding mistake combined with every signing mistake is named in full: a value
+# that is prefixed AND upper case is not "no usual encoding mistake explains it".
+ENCODINGS = [  # (name, digest bytes -> header value, hint codes it takes)
+    ("hex", lambda d: d.hex(), set()),
+    ("upper", lambda d: d.hex().upper(), {"uppercase_hex"}),
+    ("prefix", lambda d: "sha256=" + d.hex(), {"prefixed"}),
+    ("prefix+upper", lambda d: "SHA256=" + d.hex().upper(), {"prefixed", "uppercase_hex"}),
+    ("base64", lambda d: base64.b64encode(d).decode(), {"base64_encoding"}),
+    ("base64 hex", lambda d: base64.b64encode(d.hex().encode()).decode(), {"base64_encoding"}),
+    ("base64 upper hex", lambda d: base64.b64encode(d.hex().upper().encode()).decode(),
+     {"base64_encoding", "uppercase_hex"}),
+    ("prefix+base64", lambda d: "sha256=" + base64.b64encode(d).decode(),
+     {"prefixed", "base64_encoding"}),
+]
+SIGNED = [  # (name, digest the sender sent, hint codes, check() arguments)
+    ("right", RIGHT, set(), {}),
+    ("sha1", hmac.new(SECRET.encode(), BODY, hashlib.sha1).digest(), {"wrong_algorithm"}, {}),
+    ("sha512", hmac.new(SECRET.encode(), BODY, hashlib.sha512).digest(), {"wrong_algorithm"}, {}),
+    ("secret newline", bytes.fromhex(mac_hex(BODY, SECRET + "\n")), {"secret_whitespace"}, {}),
+    ("secret spaces", RIGHT, {"secret_whitespace"}, {"secrets": [f" {SECRET}\n"]}),
+    ("newline added", bytes.fromhex(mac_hex(BODY + b"\n", SECRET)), {"trailing_newline"}, {}),
+    # Not JSON: stripping a JSON body's newline is also one of its re-serializations.
+    ("newline removed", bytes.fromhex(mac_hex(b"text", SECRET)), {"trailing_newline"},
+     {"body": b"text\r\n"}),
+    ("compact JSON", bytes.fromhex(mac_hex(COMPACT_UTF8, SECRET)), {"reserialized_json"}, {}),
+]
+COMBINED = [
+    pytest.param(encode, digest, encoded | signed, args, id=f"{name}-{signing}")
+    for name, encode, encoded in ENCODINGS
+    for signing, digest, signed, args in SIGNED
+    if len(encoded | signed) >= 2
+]
+
+
+@pytest.mark.parametrize("encode, digest, expected, args", COMBINED)
+def test_combined_mistakes_are_all_named(encode, digest, expected, args):
+    result = check(encode(digest), **args)
+    assert result.status == "invalid"
+    assert set(codes(result)) == expected
+    for hint in result.hints:  # each says it explains the value only together with the others
+        assert "together explain the value" in hint.message
+
+
+def test_combined_message_names_the_other_mistakes():
+    prefixed, upper = check("sha256=" + mac_hex(BODY, SECRET).upper()).hints
+    assert prefixed.message.startswith('The value has a "sha256=" prefix')
+    assert 'This and upper-case hex together explain the value: fix both.' in prefixed.message
+    assert 'This and a "sha256=" prefix together explain the value: fix both.' in upper.message
+    three = check("sha256=" + mac_hex(BODY + b"\n", SECRET).upper()).hints
+    assert [h.code for h in three] == ["prefixed", "uppercase_hex", "trailing_newline"]
+    assert "fix all of them" in three[2].message
+    assert 'a "sha256=" prefix and upper-case hex together' in three[2].message
 
 
 # --- hints: where each must not appear --------------------------------------------------------
@@ -387,6 +470,8 @@ TRANSFORMS = [
     lambda body, secret: sign(body, secret + "\n"),
     lambda body, secret: sign(body + b"\n", secret),
     lambda body, secret: sign(json.dumps(json.loads(body), indent=2).encode(), secret),
+    lambda body, secret: "sha256=" + sign(body + b"\n", secret.strip()).upper(),
+    lambda body, secret: base64.b64encode(sign(body, secret + "\n").encode()).decode(),
 ]
 
 
