@@ -4,14 +4,15 @@ Pure logic (standard library only, no Flask) behind `GET /api/diff` and the diff
 view; `inspector.jsontext` reads and writes JSON text exactly and cuts it into
 lines, `inspector.textdiff` diffs lines.
 
-* Numbers are exact. Integers parse to `int` (exact in Python already); numbers
-  with a fraction or exponent parse to `JsonNumber`, which keeps the text
-  received. Two numbers differ when their kind (integer vs fraction/exponent)
-  or their exact decimal value differs: `1` vs `1.0` is a change, `1.0` vs
-  `1.00` or `100.0` vs `1e2` is not (same value; the text diff still shows the
-  spelling). Answers holding a JsonNumber must be encoded with `dumps()`.
+* Numbers are compared by exact decimal value, never through float rounding.
+  Integers parse to `int` (exact in Python already); numbers with a fraction or
+  exponent parse to `JsonNumber`, which keeps the text received. Spelling is no
+  change: `1` vs `1.0`, `1.10` vs `1.1` and `100` vs `1e2` are equal, while
+  `12345678901234567890123` vs `...124` or `0.30000000000000004` vs `0.3`
+  differ; the text diff still shows the spelling, and changes keep it. Answers
+  holding a JsonNumber must be encoded with `dumps()`.
 * Key order is never a change. List elements are aligned on their canonical
-  encoding, so one inserted element is one "added" change.
+  encoding (numbers by value), so one inserted element is one "added" change.
 * `diff_json` runs on an explicit stack, never recursing per nesting level;
   bodies too deep for Python's json parser get a text diff and a note.
 """
@@ -26,7 +27,7 @@ from typing import Any, Sequence
 
 from . import textdiff
 from .jsontext import (SCALAR_TYPES, CompactCache, JsonNumber, JsonTooDeep, dumps, json_default, json_lines,
-                       parse_json, pretty_json)
+                       parse_json, pretty_json, restore_numbers)
 
 __all__ = [
     "Change", "JsonNumber", "JsonTooDeep", "PayloadDiff", "diff_headers", "diff_json", "diff_payloads",
@@ -45,6 +46,14 @@ CONTEXT_LINES = 3
 MAX_SIDE_BY_SIDE_ROWS = 10_000
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Whole numbers up to this many digits are written out in canonical number text, like
+# ints (Python writes no longer int: sys.get_int_max_str_digits); longer ones stay 1e5000.
+_PLAIN_DIGITS = 4300
+# Compact JSON holding a number that may be spelled other than canonically (a float, or
+# a JsonNumber, marked or restored); strings may match too, which only costs time.
+_FRACTION_HINT = re.compile(r"[0-9][.eE]|Infinity|NaN")
+# Tokens of compact JSON text: a string (kept), or a number (group 1).
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|(-?(?:Infinity|[0-9][0-9.eE+-]*)|NaN)')
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +77,11 @@ def _change(op: str, path: str, left: Any, right: Any) -> Change:
 
 
 _KINDS = {dict: "object", list: "array", tuple: "array", str: "string", bool: "bool",
-          int: "int", float: "float", JsonNumber: "float", type(None): "null"}
+          int: "number", float: "number", JsonNumber: "number", type(None): "null"}
 
 
 def _kind(value: Any) -> str:
-    """JSON kind of a value; bool is not int, and int is not a fraction/exponent number."""
+    """JSON kind of a value; bool is not a number, whatever Python says."""
     kind = _KINDS.get(type(value))
     if kind is None:  # subclasses; bool is tested before int on purpose
         kind = next((name for cls, name in _KINDS.items() if isinstance(value, cls)), "other")
@@ -81,16 +90,38 @@ def _kind(value: Any) -> str:
 
 def _same_scalar(kind: str, left: Any, right: Any) -> bool:
     """Exact equality of two scalars of one kind; numbers by exact decimal value."""
-    if kind != "float":
+    if kind != "number":
         return left == right
     if type(left) is float and type(right) is float:
         return left == right or (left != left and right != right)  # NaN equals itself here
-    return _decimal(left) == _decimal(right)
+    if type(left) is int and type(right) is int:
+        return left == right
+    try:
+        return _decimal(left) == _decimal(right)
+    except ArithmeticError:  # an exponent past Decimal's range (10**18): equal only as spelled
+        return str(left) == str(right)
 
 
 def _decimal(number: Any) -> Decimal:
-    """Exact value of a JsonNumber or float (a float as Python would write it)."""
-    return Decimal(number.text if isinstance(number, JsonNumber) else repr(number))
+    """Exact value of a number: a JsonNumber's text, an int, a float as Python writes it."""
+    if isinstance(number, JsonNumber):
+        return Decimal(number.text)
+    return Decimal(number) if isinstance(number, int) else Decimal(repr(number))
+
+
+def _number_text(value: Decimal) -> str:
+    """Canonical text of a number: equal values, equal text; whole numbers as ints write them."""
+    if not value.is_finite():
+        return "NaN" if value.is_nan() else "-Infinity" if value < 0 else "Infinity"
+    negative, digits, exponent = value.as_tuple()
+    text = "".join(map(str, digits)).rstrip("0")
+    if not text:
+        return "0"  # -0.0 and 0e5 are 0
+    exponent += len(digits) - len(text)
+    sign = "-" if negative else ""
+    if exponent >= 0 and len(text) + exponent <= _PLAIN_DIGITS:
+        return sign + text + "0" * exponent
+    return f"{sign}{text}e{exponent}"
 
 
 def diff_json(left: Any, right: Any) -> list[Change]:
@@ -146,8 +177,10 @@ def _surely_equal(left: Any, right: Any, compact: CompactCache | None) -> bool:
         return True
     if type(left) is not type(right):
         return False
+    if type(left) is JsonNumber:
+        return left.text == right.text  # other spellings of one value are left to _compare
     if type(left) in SCALAR_TYPES:
-        return left == right  # exact within one type (JsonNumber by value); NaN is left to _compare
+        return left == right  # exact within one type; NaN is left to _compare
     try:
         return compact is not None and compact(left) == compact(right)
     except (RecursionError, TypeError, ValueError):  # too deep or not JSON: _compare walks it
@@ -179,12 +212,35 @@ def _compare_arrays(path: str, left: Sequence, right: Sequence, depth: int, comp
     return work
 
 
-def _element_keys(left: Sequence, right: Sequence, compact: CompactCache) -> tuple[list[str], list[str]] | None:
-    """Canonical encoding of each element (equal encoding means equal value), or None."""
+def _element_keys(left: Sequence, right: Sequence, compact: CompactCache) -> tuple[list[Any], list[Any]] | None:
+    """Canonical encoding of each element (equal encoding exactly when equal value), or None."""
     try:
-        return [compact.key(v) for v in left], [compact.key(v) for v in right]
-    except (RecursionError, TypeError, ValueError):  # too deep, or not JSON: pair by position
+        return [_value_key(v, compact) for v in left], [_value_key(v, compact) for v in right]
+    except (RecursionError, TypeError, ValueError, ArithmeticError):  # too deep, or not JSON: pair by position
         return None
+
+
+def _value_key(value: Any, compact: CompactCache) -> Any:
+    """compact.key with numbers by value, so that 1 and 1.0 align as the same element."""
+    kind = type(value)
+    if kind is float or kind is JsonNumber:
+        try:
+            text = _number_text(_decimal(value))
+        except ArithmeticError:  # past Decimal's range, as in _same_scalar
+            return "#" + str(value)
+        return int(text) if text.lstrip("-").isdigit() else "#" + text  # whole: as the int's key
+    key = compact.key(value)
+    if kind in SCALAR_TYPES or not _FRACTION_HINT.search(key):
+        return key
+    return _JSON_TOKEN.sub(_canonical_token, restore_numbers(key))
+
+
+def _canonical_token(match: re.Match) -> str:
+    """A number token in canonical text (ints are already); a string as it is."""
+    number = match[1]
+    if number is None or number.lstrip("-").isdigit():
+        return match[0]
+    return _number_text(Decimal(number))
 
 
 def _pair_block(path: str, left: Sequence, right: Sequence, block: tuple[int, int, int, int], depth: int) -> list[Any]:

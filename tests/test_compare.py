@@ -94,6 +94,37 @@ def test_object_context_lists_what_changed_loud_first(app, client, endpoint):
         assert [c.noisy for c in context.shown] == [False, False, True, True]
 
 
+def test_sent_samples_about_one_object_differ_in_what_an_update_changes(app, client, endpoint):
+    # As `inspector send TYPE --object-id OBJECT` builds them: unseeded, one process each.
+    token = endpoint["token"]
+    bodies = [sample_body(f"message.{action}", object_id=OBJECT) for action in ("created", "updated", "deleted")]
+    created, updated, deleted = (send(client, token, body) for body in bodies)
+    with app.app_context():
+        context = compare.object_context(stored(app, updated))
+        assert context.previous.id == created
+        assert [c.path for c in context.shown] == ["payload.message", "type", "id", "payload.updated_at"]
+        context = compare.object_context(stored(app, deleted))
+        assert [c.path for c in context.shown][:3] == ["type", "id", "payload.deleted_at"]
+        assert {c.path for c in context.shown[3:]} <= {"payload.updated_at"}  # unless sent the same second
+
+
+def test_numbers_spelled_otherwise_are_the_same_json(app, client, endpoint):
+    token = endpoint["token"]
+    left = send(client, token, b'{"id": "e1", "n": 1, "big": 12345678901234567890123, "price": 1.10, "e": 1e2}')
+    right = send(client, token, b'{"id": "e1", "n": 1.0, "big": 12345678901234567890123, "price": 1.1, "e": 100}')
+    answer = client.get(f"/api/diff?left={left}&right={right}").json
+    assert answer["changes"] == []
+    for line in ('-  "n": 1,', '+  "n": 1.0,', '-  "e": 1e2,', '+  "e": 100,', '-  "price": 1.10', '+  "price": 1.1'):
+        assert line in answer["unified"].splitlines()
+    page = client.get(f"/diff?left={left}&right={right}").get_data(as_text=True)
+    assert "The two bodies hold the same JSON (key order and number spelling aside)." in page
+    bigger = send(client, token, b'{"id": "e1", "n": 1, "big": 12345678901234567890124, "price": 1.10, "e": 1e2}')
+    answer = client.get(f"/api/diff?left={left}&right={bigger}").json
+    assert [(c["path"], c["left"], c["right"]) for c in answer["changes"]] == [
+        ("big", 12345678901234567890123, 12345678901234567890124)]
+    assert "same JSON" not in client.get(f"/diff?left={left}&right={bigger}").get_data(as_text=True)
+
+
 def test_bodies_over_the_inline_limit_get_a_link_only(app, client, endpoint):
     token = endpoint["token"]
     send(client, token, event("message.created", message="x" * 2000))

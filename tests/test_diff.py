@@ -96,13 +96,39 @@ def test_big_integers_are_exact():
     assert changes(left, left) == []
 
 
-def test_numbers_compare_by_kind_and_exact_value():
-    assert [(op, path) for op, path, *_ in changes('{"a": 1}', '{"a": 1.0}')] == [("changed", "a")]
-    # Same value, same kind, other spelling: no structural change (the text diff shows it).
+def test_numbers_compare_by_exact_value_whatever_their_spelling():
+    # Same value, other spelling: no structural change (the text diff shows it).
     assert changes('{"a": 1.0, "b": 1e2, "c": -0.0}', '{"a": 1.00, "b": 100.0, "c": 0.0}') == []
+    assert changes('{"a": 1, "b": 100, "c": 1.10, "d": 0, "e": 10}', '{"a": 1.0, "b": 1e2, "c": 1.1, "d": -0e3, "e": 1E+1}') == []
+    assert changes('[1, 2.50, 1e400, -3]', '[1.0, 2.5, 10E399, -3.000]') == []
+    # Different values differ, exactly: no float rounding either way.
+    assert changes('{"n": 12345678901234567890123}', '{"n": 12345678901234567890124}') == [
+        ("changed", "n", 12345678901234567890123, 12345678901234567890124)]
+    assert changes('{"n": 12345678901234567890123}', '{"n": 1.2345678901234567890124e22}') == [
+        ("changed", "n", 12345678901234567890123, JsonNumber("1.2345678901234567890124e22"))]
     assert len(changes('{"a": 0.1000000000000000000001}', '{"a": 0.1}')) == 1  # beyond float precision
-    result = diff_payloads(b'{"a": 1.0}', b'{"a": 1.00}')
-    assert result.changes == [] and '-  "a": 1.0\n+  "a": 1.00\n' in result.unified
+    assert changes('{"a": 0.30000000000000004}', '{"a": 0.3}') == [
+        ("changed", "a", JsonNumber("0.30000000000000004"), JsonNumber("0.3"))]
+    assert changes('{"a": 1}', '{"a": 1.5}') == [("changed", "a", 1, JsonNumber("1.5"))]
+    assert changes('{"a": 1}', '{"a": true}') == [("changed", "a", 1, True)]  # a bool is no number
+    # Numbers past Decimal's exponent range are compared as spelled, without an error.
+    assert len(changes('{"a": 1e999999999999999999999}', '{"a": 1.0}')) == 1
+
+
+def test_the_text_diff_shows_spelling_the_structural_diff_ignores():
+    result = diff_payloads(b'{"a": 1.0, "b": 1e2, "c": 1.10}', b'{"a": 1, "b": 100, "c": 1.1}')
+    assert result.kind == "json" and result.changes == []
+    assert '-  "a": 1.0,\n-  "b": 1e2,\n-  "c": 1.10\n+  "a": 1,\n+  "b": 100,\n+  "c": 1.1\n' in result.unified
+    changed = diff_payloads(b'{"a": 1.0, "b": 2}', b'{"a": 1, "b": 2.5}')
+    assert [(c.path, c.left, c.right) for c in changed.changes] == [("b", 2, JsonNumber("2.5"))]
+    assert '"a": 1.0,' in changed.unified and '"b": 2.5' in changed.unified  # values as received
+
+
+def test_numbers_of_one_value_align_in_lists():
+    # Elements equal by value are the same element: an insert is one "added", not a cascade.
+    assert changes('[1.0, 2.50, {"a": 1e2}, [3.0]]', '[0, 1, 2.5, {"a": 100}, [3]]') == [("added", "[0]", None, 0)]
+    assert changes('[1.0, 1]', '[1, 1.0]') == []
+    assert changes('[{"a": 1.0}, "x"]', '["y", {"a": 1}, "x"]') == [("added", "[0]", None, "y")]
 
 
 def test_realistic_message_created_vs_updated():
@@ -290,7 +316,8 @@ JSON_VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=5)
                            | st.dictionaries(st.text(max_size=4), inner, max_size=5), max_leaves=25)
 # A small alphabet, so that two draws are often equal or nearly so.
 SMALL_VALUES = st.recursive(
-    st.sampled_from([0, 1, True, None, "a", 1.0, JsonNumber("1.0"), JsonNumber("1.00"), JsonNumber("2e0")]),
+    st.sampled_from([0, 1, 2, True, None, "a", 1.0, JsonNumber("1.0"), JsonNumber("1.00"), JsonNumber("2e0"),
+                     JsonNumber("100e-2")]),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from("ab"), inner, max_size=2),
     max_leaves=12)
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -301,7 +328,7 @@ def canonical(value: object) -> object:
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return (type(value).__name__, value)
     if isinstance(value, int):
-        return ("int", value)
+        return ("number", Decimal(value))
     if isinstance(value, (float, JsonNumber)):
         return ("number", Decimal(value.text if isinstance(value, JsonNumber) else repr(value)))
     if isinstance(value, dict):
