@@ -2,6 +2,12 @@
 
 Payloads follow the shape of the seeds' ``message.updated`` example: 16-char
 alphanumeric ids, unix-seconds timestamps, nested contact objects.
+
+What describes the object (its conversation, contact, file, created_at, ...) is
+drawn from a generator seeded by the object id, so every event about one object
+agrees on it, whichever process sends it; only what a real change touches (the
+text, updated_at, deleted_at, activity times) and the event id come from the
+event's own generator. An update edits the object in a way also fixed by its id.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from .events import CATALOGUE
 _ID_ALPHABET = string.ascii_letters + string.digits
 # A fixed "now" keeps seeded samples byte-identical from one run to the next.
 _SEEDED_NOW = 1_718_000_000
+# Objects are created up to a year before the seeded "now", hence before any event about them.
+_OBJECT_AGE = (86400, 365 * 86400)
 _PEOPLE = (
     ("KevinMcCallister", "Kevin McCallister"),
     ("KateMcCallister", "Kate McCallister"),
@@ -33,6 +41,11 @@ _MESSAGES = (
     "Pizza’s here. Cheese only, nobody panic.",
     "Running late, start without me 🙏",
 )
+_GROUP_DESCRIPTIONS = (
+    "Who has the passports?",
+    "Passports found. Taxi at 7.",
+    "Somebody count the kids before we leave.",
+)
 _FILES = (
     ("boarding-pass.pdf", "application/pdf"),
     ("house-plan.png", "image/png"),
@@ -46,47 +59,67 @@ def _new_id(rng: random.Random) -> str:
     return "".join(rng.choice(_ID_ALPHABET) for _ in range(16))
 
 
-def _contact(rng: random.Random, now: int) -> dict:
-    """A contact as nested in messages and groups."""
-    username, _ = rng.choice(_PEOPLE)
-    created = now - rng.randint(30 * 86400, 3 * 365 * 86400)
+def _object_rng(resource: str, object_id: str) -> random.Random:
+    """The generator of an object's own facts: the same for every event about it."""
+    return random.Random(f"{resource}:{object_id}")  # str seeds do not depend on PYTHONHASHSEED
+
+
+def _original_and_edited(obj: random.Random, choices: tuple[str, ...]) -> tuple[str, str]:
+    """A text as created, and the different one an update leaves."""
+    original, edited = obj.sample(choices, 2)
+    return original, edited
+
+
+def _contact(obj: random.Random, before: int) -> dict:
+    """A contact as nested in messages and groups, created and last active by `before`."""
+    username, _ = obj.choice(_PEOPLE)
+    created = before - obj.randint(30 * 86400, 3 * 365 * 86400)
     return {
-        "id": _new_id(rng),
+        "id": _new_id(obj),
         "username": username,
-        "phone_number": f"1-555-{rng.randint(100, 999)}-{rng.randint(1000, 9999)}",
+        "phone_number": f"1-555-{obj.randint(100, 999)}-{obj.randint(1000, 9999)}",
         "avatar_url": f"https://assets.protocol.chat/avatars/{username.lower()}.jpg",
-        "last_active_at": now - rng.randint(60, 86400),
+        "last_active_at": before - obj.randint(0, 86400 // 2),
         "created_at": created,
     }
 
 
-def _payload(resource: str, object_id: str, rng: random.Random, now: int) -> dict:
-    """A payload of one resource type; created_at/updated_at are set later."""
+def _recent(rng: random.Random, created: int, now: int, most: int) -> int:
+    """A moment of activity up to `most` seconds before now, never before the object existed."""
+    return max(created, now - rng.randint(60, most))
+
+
+def _payload(resource: str, object_id: str, obj: random.Random, rng: random.Random,
+             created: int, now: int, changed: bool) -> dict:
+    """A payload of one resource type; `changed` once the object was updated after creation."""
     if resource == "message":
-        return {"id": object_id, "conversation_id": _new_id(rng),
-                "contact": _contact(rng, now), "message": rng.choice(_MESSAGES),
-                "reactions": [], "attachments": [], "read_at": now}
+        original, edited = _original_and_edited(obj, _MESSAGES)
+        return {"id": object_id, "conversation_id": _new_id(obj), "contact": _contact(obj, created),
+                "message": edited if changed else original, "reactions": [], "attachments": [],
+                "read_at": created + obj.randint(60, 3600)}  # read once, soon after it was sent
     if resource == "contact":
-        contact = _contact(rng, now)
+        contact = _contact(obj, created)
         display = dict(_PEOPLE)[contact["username"]]
-        return {**contact, "id": object_id, "display_name": display,
-                "conversation_id": _new_id(rng)}
+        return {**contact, "id": object_id, "display_name": display, "conversation_id": _new_id(obj),
+                "last_active_at": _recent(rng, created, now, 86400) if changed else created}
     if resource == "conversation":
-        return {"id": object_id, "contact_id": _new_id(rng),
-                "group_id": _new_id(rng) if rng.random() < 0.5 else None,
-                "pinned": rng.random() < 0.3, "muted": rng.random() < 0.2,
-                "last_active_at": now - rng.randint(60, 3600),
-                "last_opened_at": now - rng.randint(60, 7200), "archived_at": None}
+        return {"id": object_id, "contact_id": _new_id(obj),
+                "group_id": _new_id(obj) if obj.random() < 0.5 else None,
+                "pinned": obj.random() < 0.3, "muted": obj.random() < 0.2,
+                "last_active_at": _recent(rng, created, now, 3600) if changed else created,
+                "last_opened_at": _recent(rng, created, now, 7200) if changed else created,
+                "archived_at": None}
     if resource == "group":
-        members = [_contact(rng, now) for _ in range(rng.randint(2, 4))]
+        original, edited = _original_and_edited(obj, _GROUP_DESCRIPTIONS)
+        members = [_contact(obj, created) for _ in range(obj.randint(2, 4))]
         return {"id": object_id, "name": "Family trip to Paris",
-                "description": "Who has the passports?",
+                "description": edited if changed else original,
                 "avatar_url": "https://assets.protocol.chat/avatars/group.jpg",
-                "conversation_id": _new_id(rng), "contacts": members}
-    filename, file_type = rng.choice(_FILES)
-    return {"id": object_id, "message_id": _new_id(rng), "filename": filename,
+                "conversation_id": _new_id(obj), "contacts": members}
+    filename, file_type = obj.choice(_FILES)
+    return {"id": object_id, "message_id": _new_id(obj), "filename": filename,
             "file_url": f"https://assets.protocol.chat/attachments/{object_id}/{filename}",
-            "file_type": file_type, "file_size": rng.randint(2_000, 5_000_000)}
+            "file_type": file_type, "file_size": obj.randint(2_000, 5_000_000)}
 
 
 def sample_event(
@@ -104,16 +137,15 @@ def sample_event(
     # Unseeded samples are stamped with the real time so the dashboard shows "now".
     now = _SEEDED_NOW if rng is not None else int(time.time())
     rng = rng if rng is not None else random.Random()
-    action = CATALOGUE[event_type].action
+    resource, action = CATALOGUE[event_type].resource_type, CATALOGUE[event_type].action
     object_id = object_id if object_id is not None else _new_id(rng)
-    payload = _payload(CATALOGUE[event_type].resource_type, object_id, rng, now)
-    created = now - rng.randint(3600, 30 * 86400) if action != "created" else now
+    obj = _object_rng(resource, object_id)
+    created = _SEEDED_NOW - obj.randint(*_OBJECT_AGE)  # before any event, seeded or real
+    changed = action != "created"
+    payload = _payload(resource, object_id, obj, rng, created, now, changed)
     payload["created_at"] = created
     # A just-created object was never updated; any later event comes after a change.
-    payload["updated_at"] = now if action != "created" else created
-    for key in ("read_at", "last_active_at", "last_opened_at"):
-        if key in payload:  # nothing is read or active before it exists
-            payload[key] = max(payload[key], created)
+    payload["updated_at"] = now if changed else created
     if action == "deleted":
         payload["deleted_at"] = now
     event_id = event_id if event_id is not None else _new_id(rng)

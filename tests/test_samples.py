@@ -3,9 +3,11 @@
 import json
 import random
 import re
+import time
 
 import pytest
 
+from inspector.diff import diff_json
 from inspector.events import CATALOGUE, event_timestamps, parse_event
 from inspector.samples import sample_body, sample_event
 
@@ -102,3 +104,47 @@ def test_unknown_type_raises_listing_the_catalogue(event_type):
         assert name in str(excinfo.value)
     with pytest.raises(ValueError):
         sample_body(event_type)
+
+
+# --- events about one object (`inspector send --object-id`) --------------------------------
+
+# What a real change touches: edited content, and when the object was updated or active.
+CHANGING = {"message", "description", "updated_at", "deleted_at", "last_active_at", "last_opened_at"}
+
+
+@pytest.mark.parametrize("resource", sorted({kind.resource_type for kind in CATALOGUE.values()}))
+def test_events_about_one_object_agree_on_the_object(resource):
+    events = [sample_event(f"{resource}.{action}", object_id="OBJ1")
+              for action in ("created", "updated", "updated", "deleted")]
+    seeded = sample_event(f"{resource}.updated", object_id="OBJ1", rng=random.Random(9))
+    for event in [*events[1:], seeded]:
+        fixed = {key for key in events[0]["payload"] if key not in CHANGING}
+        assert {key: event["payload"][key] for key in fixed} == {key: events[0]["payload"][key] for key in fixed}
+    assert len({event["id"] for event in events}) == len(events)
+
+
+@pytest.mark.parametrize("event_type", CATALOGUE)
+def test_no_timestamp_is_before_creation_or_after_the_event(event_type):
+    before = int(time.time())
+    payload = sample_event(event_type, object_id="OBJ1")["payload"]
+    after = int(time.time())
+    created = sample_event(event_type.split(".")[0] + ".created", object_id="OBJ1")["payload"]["created_at"]
+    assert payload["created_at"] == created
+    for path, stamp in event_timestamps({"payload": payload}):
+        assert stamp <= after, path
+        if path.count(".") == 1:  # the object's own times; nested contacts existed before it
+            assert stamp >= created, path
+    if not event_type.endswith(".created"):
+        assert before <= payload["updated_at"] <= after
+
+
+def test_an_update_of_a_message_changes_its_text_and_times_only():
+    created = sample_event("message.created", object_id="OBJ1")
+    updated = sample_event("message.updated", object_id="OBJ1")
+    changes = [change for change in diff_json(created, updated) if not change.noisy]
+    assert [change.path for change in changes] == ["payload.message", "type"]
+    assert [change.path for change in diff_json(updated, sample_event("message.updated", object_id="OBJ1"))
+            if not change.noisy] == []
+    other = sample_event("message.created", object_id="OBJ2")["payload"]  # another object, other facts
+    assert (other["conversation_id"], other["contact"]) != (created["payload"]["conversation_id"],
+                                                            created["payload"]["contact"])
