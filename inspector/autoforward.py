@@ -28,8 +28,20 @@ sending happens in background threads that read what was committed.
   never capture.
 * Switching on starts from the newest request (the cursor row is written in
   the same transaction that turns the setting on); switching off deletes it.
-* A failed send (refused, timeout, target not allowed) is recorded like any
-  attempt and the cursor moves on; nothing is retried automatically.
+* The app not answering (connection refused or reset, no answer within
+  INSPECTOR_FORWARD_TIMEOUT), as in `inspector forward`: the cursor stays
+  put and the drain sends the same request again, waiting 0.25 s, 0.5 s,
+  1 s, then every 2 s, until the app answers; any HTTP status, 5xx too,
+  counts as delivered. Later requests wait behind it, so order holds. Only
+  the first failure of a request at a URL is stored (the dashboard shows
+  "connection refused ... is your app running?"), then the delivery, not a
+  row per try. While waiting the drain keeps the lease, but a short one
+  (renewed to a full one before each send), so a process that exits while
+  waiting frees the endpoint within about ten seconds. Each try reads the endpoint
+  again: switching auto-forward off (or deleting the endpoint) ends the
+  wait, and a changed forward URL gets the waiting request instead.
+* A request that can never be sent (a target the policy refuses, our own
+  capture URL, a body that was not stored) is recorded and passed over.
 """
 from __future__ import annotations
 
@@ -39,7 +51,7 @@ import socket
 import threading
 import time
 import uuid
-from typing import Optional
+from typing import Callable, Optional
 
 import httpx
 import sqlalchemy as sa
@@ -48,7 +60,8 @@ from sqlalchemy.exc import IntegrityError
 
 from . import live
 from .background import BackgroundThread
-from .models import CapturedRequest, Endpoint, ForwardCursor, db
+from .forwarder import APP_BACKOFF, unreachable
+from .models import CapturedRequest, Endpoint, ForwardCursor, Resend, db
 from .resend import ResendError, TargetRefused
 from .sender import (Policy, deliver, new_client, outgoing_for, record, refuse_own_capture,
                      refused_attempt)
@@ -61,6 +74,12 @@ MIN_GAP_SECONDS = 0.1
 SWEEP_SECONDS = 5.0
 LEASE_MARGIN = 30.0
 TRIGGER = "auto"
+RETRY_BACKOFF = APP_BACKOFF  # waits for an app that does not answer; the last one repeats
+# The lease while waiting between tries: the longest wait and room to spare. Safe however
+# short: every send first renews (or takes back) the lease with the atomic claim.
+HOLD_SECONDS = RETRY_BACKOFF[-1] + 10.0
+# What forward_next did: moved past a request, found nothing (more) to do, or must try again.
+SENT, DONE, RETRY = "sent", "done", "retry"
 
 
 def _enabled():
@@ -130,22 +149,55 @@ def _advance(endpoint_id: int, owner: str, cursor: live.Cursor) -> bool:
         .values(request_id=cursor.id, txid=cursor.txid)).rowcount == 1
 
 
+def _hold(endpoint_id: int, owner: str) -> bool:
+    """Keep the lease while waiting for the app, briefly: a process that exits meanwhile
+    frees the endpoint soon (the next send renews it to a full lease)."""
+    return db.session.execute(
+        sa.update(ForwardCursor)
+        .where(ForwardCursor.endpoint_id == endpoint_id, ForwardCursor.owner == owner)
+        .values(lease_expires=time.time() + HOLD_SECONDS)).rowcount == 1
+
+
+def _failure_recorded(request_id: int, url: str) -> bool:
+    """Whether the request's latest auto attempt already says `url` did not answer."""
+    last = db.session.execute(
+        sa.select(Resend.url, Resend.status_code)
+        .where(Resend.request_id == request_id, Resend.trigger == TRIGGER)
+        .order_by(Resend.id.desc()).limit(1)).first()
+    return last is not None and last.status_code is None and last.url == url
+
+
+def _wait_for_app(endpoint_id: int, owner: str, request_id: int, outgoing, attempt) -> str:
+    """The app did not answer: keep the position; store only the first failure at this URL."""
+    if not _hold(endpoint_id, owner):
+        db.session.rollback()
+        return DONE
+    if not _failure_recorded(request_id, attempt.url):
+        record(request_id, outgoing, attempt, TRIGGER)
+    try:
+        db.session.commit()
+    except IntegrityError:  # the request was deleted meanwhile: the next try moves past it
+        db.session.rollback()
+    return RETRY
+
+
 def forward_next(endpoint_id: int, owner: str, policy: Policy,
-                 client: Optional[httpx.Client] = None) -> bool:
-    """Send the next request of the endpoint and record it; False when done or no longer ours."""
+                 client: Optional[httpx.Client] = None) -> str:
+    """Send the next request of the endpoint and record it: SENT once past it, RETRY when
+    the app did not answer (position kept), DONE when nothing is left or no longer ours."""
     state = db.session.get(ForwardCursor, endpoint_id)
     endpoint = db.session.get(Endpoint, endpoint_id)
     if state is None or state.owner != owner or endpoint is None or not endpoint.forward_url:
-        return False
+        return DONE
     rows, cursor = live.read_after(endpoint_id, live.Cursor(state.request_id, state.txid), limit=1)
     if not rows:
-        return False
+        return DONE
     # The stream's read lists the row; sending it takes its headers and body too.
     row, url = db.session.get(CapturedRequest, rows[0].id), endpoint.forward_url
     if row is None:  # deleted since (a clear, retention): nothing to send, move on
         moved = _advance(endpoint_id, owner, cursor)
         db.session.commit()
-        return moved
+        return SENT if moved else DONE
     try:
         refuse_own_capture(url)
         outgoing, failure = outgoing_for(row, endpoint, url, append_path=True), None
@@ -155,16 +207,18 @@ def forward_next(endpoint_id: int, owner: str, policy: Policy,
     # Renew (one commit) only when the lease might run out during this send.
     if state.lease_expires - time.time() < 2 * policy.timeout + LEASE_MARGIN \
             and not claim(endpoint_id, owner, policy):
-        return False
+        return DONE
     db.session.remove()  # hold no transaction while waiting on the target
     try:
         attempt = (deliver(outgoing, policy, client) if outgoing
                    else refused_attempt(url, method, failure))
-    except TargetRefused as exc:
-        attempt = refused_attempt(url, method, str(exc))
+    except TargetRefused as exc:  # the policy forbids it: trying again would not help
+        outgoing, attempt = None, refused_attempt(url, method, str(exc))
+    if outgoing is not None and unreachable(attempt):
+        return _wait_for_app(endpoint_id, owner, request_id, outgoing, attempt)
     if not _advance(endpoint_id, owner, cursor):
         db.session.rollback()
-        return False
+        return DONE
     record(request_id, outgoing, attempt, TRIGGER)
     try:
         db.session.commit()
@@ -172,20 +226,30 @@ def forward_next(endpoint_id: int, owner: str, policy: Policy,
         db.session.rollback()
         _advance(endpoint_id, owner, cursor)
         db.session.commit()
-    return True
+    return SENT
 
 
-def drain(app: Flask, endpoint_id: int, owner: str, policy: Policy) -> int:
-    """Send everything pending for one endpoint we hold the lease of; returns how many."""
-    sent = 0
+def drain(app: Flask, endpoint_id: int, owner: str, policy: Policy,
+          pause: Optional[Callable[[float], None]] = None) -> int:
+    """Send everything pending for one endpoint we hold the lease of; returns how many.
+
+    While the app does not answer, `pause` waits (backing off) before the same request is
+    tried again; without it (`run_pending`) the drain stops there and the next one retries.
+    """
+    sent, failures = 0, 0
     try:
         with new_client(policy) as client:
             while True:
                 with app.app_context():
-                    if not forward_next(endpoint_id, owner, policy, client):
+                    outcome = forward_next(endpoint_id, owner, policy, client)
+                    if outcome == DONE or (outcome == RETRY and pause is None):
                         release(endpoint_id, owner)
                         return sent
-                    sent += 1
+                if outcome == SENT:
+                    sent, failures = sent + 1, 0
+                    continue
+                pause(RETRY_BACKOFF[min(failures, len(RETRY_BACKOFF) - 1)])
+                failures += 1
     finally:
         with app.app_context():
             db.session.remove()
@@ -280,7 +344,7 @@ class AutoForwarder:
     def _drain_logged(self, endpoint_id: int) -> None:
         """Drain, never letting an error kill the thread silently; then wake the coordinator."""
         try:
-            drain(self.app, endpoint_id, self.owner, self.policy())
+            drain(self.app, endpoint_id, self.owner, self.policy(), pause=time.sleep)
         except Exception:  # noqa: BLE001 - a lost database must not end forwarding for good
             log.exception("auto-forward of endpoint %s failed; will retry", endpoint_id)
         finally:

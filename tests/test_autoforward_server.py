@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.conftest import free_port
+from tests.test_autoforward_retry import AppOnPort
 from tests.recording_target import RecordingTarget
 
 pytestmark = pytest.mark.server
@@ -56,17 +57,28 @@ def test_two_processes_of_two_workers_forward_once_in_order_and_never_block(serv
         assert max(waits) < 0.5, waits  # each send takes 1 s; the sender never waits for it
         slow.wait_for(3, timeout=15)
         assert [json.loads(r.body)["n"] for r in slow.received] == [20, 21, 22]
-    dead = f"http://127.0.0.1:{free_port()}/webhooks"
-    httpx.patch(f"{first.url}/api/endpoints/{token}", json={"forward_url": dead})
-    ids = [capture(second, token, n)[0] for n in range(23, 26)]
-    deadline, errors = time.monotonic() + 10, []
-    while time.monotonic() < deadline and len(errors) < 3:
-        errors = [r["error"] for i in ids
-                  for r in httpx.get(f"{first.url}/api/requests/{i}").json()["resends"]]
+    port = free_port()  # the app is down: the first waiting request is tried until it is up
+    httpx.patch(f"{first.url}/api/endpoints/{token}",
+                json={"forward_url": f"http://127.0.0.1:{port}/webhooks"})
+    ids, waits = zip(*(capture(second, token, n) for n in range(23, 26)))
+    assert max(waits) < 0.5, waits
+
+    def attempts(request_id: int) -> list[tuple]:
+        resends = httpx.get(f"{first.url}/api/requests/{request_id}").json()["resends"]
+        return [(r["status_code"], r["error"]) for r in reversed(resends)]
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not attempts(ids[0]):
         time.sleep(0.1)
-    assert errors == [f"connection refused at {dead[7:].split('/')[0]} — is your app running?"] * 3
+    failure = (None, f"connection refused at 127.0.0.1:{port} — is your app running?")
+    assert [attempts(i) for i in ids] == [[failure], [], []]  # one row, the rest wait
     listed = httpx.get(f"{first.url}/api/endpoints/{token}/requests").json()["requests"]
     assert len(listed) == 26
+    with AppOnPort(port) as app_up:
+        app_up.wait_for(3, timeout=15)
+        time.sleep(1.0)  # room for a duplicate to show up
+        assert [json.loads(r.body)["n"] for r in app_up.received] == [23, 24, 25]
+    assert [attempts(i) for i in ids] == [[failure, (200, None)], [(200, None)], [(200, None)]]
 
 
 def test_workers_sharing_postgresql_forward_once_in_order(server_factory, pg_server_env):
