@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import string
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from typing import Any, Mapping, Optional
 
 import sqlalchemy as sa
 
@@ -15,6 +15,10 @@ from .signatures import STATUSES
 WITHOUT_BODY = sa.orm.defer(CapturedRequest.body)
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+# The fields of a filter, as query parameters, form fields and JSON members name them.
+FILTER_FIELDS = ("event_type", "resource_type", "resource_id", "signature", "q")
+_JSON_KINDS = {bool: "true or false", int: "a number", float: "a number", list: "a list",
+               dict: "an object"}
 
 
 class QueryError(ValueError):
@@ -34,11 +38,21 @@ class RequestFilter:
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> "RequestFilter":
         """Build from query parameters, refusing unknown signature statuses."""
-        found = cls(**{f: (args.get(f) or "").strip() for f in
-                       ("event_type", "resource_type", "resource_id", "signature", "q")})
+        found = cls(**{f: (args.get(f) or "").strip() for f in FILTER_FIELDS})
         if found.signature and found.signature not in STATUSES:
             raise QueryError(f"signature must be one of {', '.join(STATUSES)}.")
         return found
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "RequestFilter":
+        """Build from a JSON object's filter members (null is no filter). A value of
+        another kind is refused: dropping it would widen the filter to every request."""
+        for name in FILTER_FIELDS:
+            value = data.get(name)
+            if value is not None and not isinstance(value, str):
+                kind = _JSON_KINDS.get(type(value), type(value).__name__)
+                raise QueryError(f"{name} must be a string (one value to match), not {kind}.")
+        return cls.from_args(data)
 
     def as_args(self) -> dict[str, str]:
         """The non-empty fields, for building URLs that keep the filter."""

@@ -4,8 +4,9 @@
   method, query, body bytes and headers (minus hop-by-hop ones, `Host` and
   `Content-Length`, which the client sets), the sub-path appended when asked,
   a loop-guard hop count, and a fresh signature when the body was edited or a
-  re-sign was asked for. A body the user did not edit is sent as the stored
-  bytes, never re-serialized.
+  re-sign was asked for (in place of every old signature header, not beside
+  them). A body the user did not edit is sent as the stored bytes, never
+  re-serialized.
 * `check_target` is the target policy: loopback only unless
   INSPECTOR_FORWARD_ALLOW names the host (or is `*`). The host is resolved
   once and every address must be loopback, so a name that points (or
@@ -19,10 +20,11 @@ import ipaddress
 import json
 import re
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Optional, Sequence
 from urllib.parse import SplitResult, quote, urlsplit
 
+from .jsontext import JsonNumber, dumps
 from .signatures import sign
 
 # RFC 9110 7.6.1 hop-by-hop fields, plus the old Proxy-Connection and Keep-Alive.
@@ -150,19 +152,48 @@ def target_url(base: str, path: str, query: str, append_path: bool) -> str:
     return f"{url}?{full_query}" if full_query else url
 
 
-def _replace_signature(headers: list[tuple[str, str]], header_name: str,
-                       value: str) -> list[tuple[str, str]]:
-    """Set the signature header in place (keeping its spelling), or add it at the end."""
-    wanted = header_name.lower()
+def looks_like_signature(name: str) -> bool:
+    """A header named like a signature (`X-Signature`, `Stripe-Signature`): the rule the
+    verdict uses to point at a signature sent under another name."""
+    return name.strip().lower().endswith("signature")
+
+
+def _replace_signature(headers: Sequence[Sequence[str]], header_name: str, value: str,
+                       stale: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """Put the fresh signature in place of the request's old ones, once.
+
+    Old ones are the endpoint's header, any header named like a signature, and
+    the `stale` names (the header the capture-time verdict read): a copy left
+    behind would still sign the old body, and the app might read it. The fresh
+    value goes where the first old one was, under the endpoint's header name
+    (spelled as the request spelled it), or at the end.
+    """
+    wanted = header_name.strip().lower()
+    old_names = {wanted, *(name.strip().lower() for name in stale if name)}
+    spelling = next((name for name, _ in headers if name.strip().lower() == wanted), header_name)
     out, done = [], False
     for name, old in headers:
-        if name.lower() == wanted:
+        if name.strip().lower() in old_names or looks_like_signature(name):
             if not done:
-                out.append((name, value))
+                out.append((spelling, value))
                 done = True
             continue
         out.append((name, old))
     return out if done else out + [(header_name, value)]
+
+
+def replace_stale_signatures(outgoing: Outgoing, header_name: str,
+                             stale: Sequence[str]) -> Outgoing:
+    """A re-signed request with these header names replaced by its fresh signature too."""
+    if not outgoing.resigned:
+        return outgoing
+    wanted = header_name.strip().lower()
+    fresh = next((value for name, value in outgoing.headers if name.strip().lower() == wanted),
+                 None)
+    if fresh is None:
+        return outgoing
+    headers = _replace_signature(outgoing.headers, header_name, fresh, stale)
+    return replace(outgoing, headers=tuple(headers))
 
 
 def edited_body(original: bytes, sent: Optional[str],
@@ -171,15 +202,17 @@ def edited_body(original: bytes, sent: Optional[str],
 
     `shown` is what the editor started with (the pretty or raw form); text
     equal to it, or to the stored body, is not an edit. Browsers send a
-    textarea with CRLF line ends, so those are compared and kept as LF unless
-    the stored body used CRLF itself.
+    textarea with CRLF line ends, so line ends do not count when comparing,
+    and an edit keeps LF unless the stored body used CRLF itself.
     """
     if sent is None:
         return None
+    as_lf = sent.replace("\r\n", "\n")
+    if shown is not None and as_lf == shown.replace("\r\n", "\n"):
+        return None
     if b"\r\n" not in original:
-        sent = sent.replace("\r\n", "\n")
-        shown = None if shown is None else shown.replace("\r\n", "\n")
-    if sent == shown or sent.encode("utf-8", "surrogatepass") == original:
+        sent = as_lf
+    if sent.encode("utf-8", "surrogatepass") == original:
         return None
     return sent.encode("utf-8", "surrogatepass")
 
@@ -209,11 +242,29 @@ def build(*, method: str, path: str, query: str, headers: Sequence[Sequence[str]
                     headers=tuple(out), body=sent, resigned=resigned, edited=edited)
 
 
+def _exact_int(text: str) -> object:
+    """An int writes back as read, except -0 and one too long for int() (kept as text)."""
+    return JsonNumber(text) if text == "-0" or len(text) > 1000 else int(text)
+
+
+def _exact_float(text: str) -> object:
+    """A float when it writes back as read (cheaper to encode), else the exact text."""
+    number = float(text)
+    return number if repr(number) == text else JsonNumber(text)
+
+
 def pretty_body(body: bytes) -> Optional[str]:
-    """The body as indented JSON for the editor, or None when it is not a JSON text."""
+    """The body as indented JSON for the editor, or None when it is not a JSON text.
+
+    Keys keep their order and every number its spelling as sent (1.10, 1e2, -0,
+    big integers): whatever the user does not edit goes back as it came.
+    """
     try:
-        return json.dumps(json.loads(body.decode("utf-8")), indent=2, ensure_ascii=False)
-    except (UnicodeDecodeError, ValueError):
+        value = json.loads(body.decode("utf-8"), parse_int=_exact_int, parse_float=_exact_float)
+        text = dumps(value, indent=2, ensure_ascii=False)
+        text.encode("utf-8")  # a lone surrogate escape (\ud800) has no UTF-8 text: raw only
+        return text
+    except (UnicodeError, ValueError, RecursionError):
         return None
 
 

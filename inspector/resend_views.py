@@ -13,10 +13,10 @@ from .api import endpoint_or_404, error, json_body, request_or_404
 from .autoforward import forwarder
 from .endpoint_input import InputError
 from .models import MAX_ID, BulkReplay, CapturedRequest, Endpoint, Resend, db
-from .queries import QueryError, RequestFilter
+from .queries import FILTER_FIELDS, QueryError, RequestFilter
 from .render import human_size
 from .resend import (InvalidTarget, LookupFailed, ResendError, TargetRefused, check_target,
-                     edited_body, pretty_body, target_parts)
+                     edited_body, pretty_body, replace_stale_signatures, target_parts)
 from .sender import Policy, deliver, outgoing_for, record, refuse_own_capture
 
 bp = Blueprint("resend", __name__)
@@ -24,6 +24,9 @@ bp = Blueprint("resend", __name__)
 DIFF_URL = "/diff/resends"
 # Bodies above this are not put in the panel's textarea (a browser struggles past it).
 EDITOR_LIMIT = 1024 * 1024
+# What a bulk replay takes besides the filter fields (the form adds its CSRF token).
+REPLAY_FIELDS = ("url", "pacing", "append_path")
+REPLAY_FORM_FIELDS = frozenset({*REPLAY_FIELDS, *FILTER_FIELDS, "csrf_token"})
 
 
 class Refused(Exception):
@@ -62,6 +65,13 @@ def checked_url(url: Optional[str], endpoint: Endpoint, look_up: bool = False) -
     return url
 
 
+def verdict_header(row: CapturedRequest) -> str:
+    """The header the request's signature was looked for in when it was captured, or ""."""
+    verdict = row.signature if isinstance(row.signature, dict) else {}
+    header = verdict.get("header")
+    return header if isinstance(header, str) else ""
+
+
 def resend_now(row: CapturedRequest, url: Optional[str], *, body: Optional[str] = None,
                shown: Optional[str] = None, resign: Optional[bool] = None,
                append_path: bool = False) -> Resend:
@@ -71,6 +81,9 @@ def resend_now(row: CapturedRequest, url: Optional[str], *, body: Optional[str] 
     try:
         outgoing = outgoing_for(row, endpoint, url, new_body=edited_body(row.body, body, shown),
                                 resign=resign, append_path=append_path)
+        # The header the capture-time verdict read may differ from today's setting.
+        outgoing = replace_stale_signatures(outgoing, endpoint.signature_header,
+                                            [verdict_header(row)])
     except ResendError as exc:
         raise Refused(str(exc)) from None
     request_id = row.id
@@ -159,7 +172,11 @@ def api_start_replay(token: str):
     """Replay the requests of a filter, oldest first: 201 with the job."""
     data = json_body()
     endpoint = endpoint_or_404(token)
-    where = RequestFilter.from_args({k: v for k, v in data.items() if isinstance(v, str)})
+    # A field we ignored would widen the filter and replay every request: refuse it.
+    unknown = sorted(set(data) - {*REPLAY_FIELDS, *FILTER_FIELDS})
+    if unknown:
+        raise InputError(_unknown_replay_fields(unknown))
+    where = RequestFilter.from_json(data)
     job = start_replay(endpoint, where, _text(data, "url", 2000),
                        _text(data, "pacing", 16) or "fast", bool(_flag(data, "append_path")))
     return jsonify(bulk.to_dict(job)), 201
@@ -265,8 +282,22 @@ def quick_resend(request_id: int):
     return render_template("_row_actions.html", req=row, attempt=attempt, error=message)
 
 
+def _unknown_replay_fields(names: list[str]) -> str:
+    """The refusal of fields a replay does not take, with the ones it does."""
+    return (f"Unknown field(s): {', '.join(names)}. A replay takes {', '.join(REPLAY_FIELDS)} "
+            f"and the filter fields {', '.join(FILTER_FIELDS)}; nothing was sent.")
+
+
 def _filter_from_form() -> RequestFilter:
-    """The dashboard's current filter, sent as hidden fields."""
+    """The dashboard's current filter (the list's filter form, or hidden fields), refusing
+    a field it does not know or one given twice with different values."""
+    unknown = sorted(set(request.form) - REPLAY_FORM_FIELDS)
+    if unknown:
+        raise QueryError(_unknown_replay_fields(unknown))
+    for name in FILTER_FIELDS:
+        if len(set(request.form.getlist(name))) > 1:
+            raise QueryError(f"{name} was given more than once with different values; "
+                             "nothing was sent.")
     return RequestFilter.from_args(request.form)
 
 
