@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Optional
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, request, session
+from itsdangerous import BadSignature
 
 from . import file_changes
 from .background import BackgroundThread
@@ -307,6 +308,33 @@ PEEK_POSTGRES = (f"SELECT {SETTLED} FROM captured_requests WHERE endpoint_id = %
                  " ORDER BY txid, id LIMIT 1")
 HELD_BACK_POLL = 0.5
 SAFETY_POLL = 2.0
+# How often at most a stream asks whether it should go on (its endpoint still
+# exists, its rows were not cleared, its login holds): after a wake-up once this
+# long has passed, so at most SAFETY_POLL + this late. An idle stream wakes every
+# SAFETY_POLL seconds; checking at each would double what it costs the database.
+# A shorter keep-alive (INSPECTOR_STREAM_KEEPALIVE) shortens it too.
+LIFE_CHECK_SECONDS = 5.0
+# Does the endpoint exist, and is any row the stream passed since (?, ?] still there?
+LIFE_SQLITE = ("SELECT EXISTS(SELECT 1 FROM endpoints WHERE id = ?),"
+               " EXISTS(SELECT 1 FROM captured_requests"
+               " WHERE endpoint_id = ? AND id > ? AND id <= ?)")
+LIFE_POSTGRES = LIFE_SQLITE.replace("?", "%s")
+
+
+@dataclass(frozen=True)
+class Cleared:
+    """Every request the stream passed, up to `up_to`, was deleted: a clear (retention
+    keeps the newest rows, so it never empties what a stream has passed)."""
+
+    up_to: int
+
+
+@dataclass(frozen=True)
+class Ended:
+    """A stream's last item: why it stops ("deleted": the endpoint is gone;
+    "login": the login that opened it no longer holds)."""
+
+    reason: str
 
 
 def _stream_engine() -> sa.Engine:
@@ -331,10 +359,48 @@ def _peek(app: Flask, endpoint_id: int, cursor: Cursor) -> Optional[bool]:
     return None if row is None else bool(row[0])
 
 
+def _life(app: Flask, endpoint_id: int, floor: int, passed: int) -> tuple[bool, bool]:
+    """Whether the endpoint exists, and whether any row in (floor, passed] is left."""
+    from .writer import capture_store
+
+    with app.app_context():
+        store = capture_store(app)
+        row = store.query_one(LIFE_SQLITE, LIFE_POSTGRES,
+                              (endpoint_id, endpoint_id, floor, passed))
+    return bool(row[0]), bool(row[1])
+
+
+def login_check(app: Flask) -> Callable[[], bool]:
+    """The login the current request was let in with, as a check a stream repeats.
+
+    Sessions are signed cookies with no record on the server, so a logout (which
+    only makes the browser forget its cookie) cannot be seen here: what can is the
+    cookie the stream opened with running out (PERMANENT_SESSION_LIFETIME) or no
+    longer carrying a login. Without a password, or with a Bearer token (which
+    the password check at the start settled), the check always holds."""
+    marker = session.get("auth")
+    cookie = request.cookies.get(app.config["SESSION_COOKIE_NAME"])
+    signer = getattr(app.session_interface, "get_signing_serializer", None)
+    if not app.config.get("PASSWORD") or not marker or not cookie or signer is None:
+        return lambda: True
+    serializer = signer(app)
+    max_age = int(app.permanent_session_lifetime.total_seconds())
+
+    def holds() -> bool:
+        try:
+            return serializer.loads(cookie, max_age=max_age).get("auth") == marker
+        except BadSignature:  # expired too
+            return False
+
+    return holds
+
+
 def follow(app: Flask, endpoint_id: int, cursor: Cursor, where: Optional[Filter] = None,
-           keepalive: float = 15.0) -> Iterator[Optional[sa.Row]]:
-    """Yield new rows (LISTED_COLUMNS) as they settle, forever; None now and then as a
-    keep-alive tick.
+           keepalive: float = 15.0, still_allowed: Callable[[], bool] = lambda: True
+           ) -> Iterator[Optional[sa.Row | Cleared | Ended]]:
+    """Yield new rows (LISTED_COLUMNS) as they settle; None now and then as a
+    keep-alive tick; `Cleared` when the rows it passed were deleted. Ends with an
+    `Ended` when the endpoint is deleted or `still_allowed()` turns False.
 
     A wake-up that names this endpoint (a commit of its rows) reads at once. Any
     other wake-up first peeks with one cheap query; the read runs only when
@@ -345,7 +411,9 @@ def follow(app: Flask, endpoint_id: int, cursor: Cursor, where: Optional[Filter]
     Rows held back behind a running transaction (PostgreSQL) settle when some
     other transaction commits, usually one for another endpoint: while there are
     some, the stream peeks again after any commit, and at least every
-    HELD_BACK_POLL seconds.
+    HELD_BACK_POLL seconds. Whether to go on is asked after wake-ups, at most every
+    LIFE_CHECK_SECONDS (or keep-alive): a deleted endpoint or a lost login must not keep a
+    worker thread (and a page that still says "live") for ever.
     """
     with app.app_context():
         engine = _stream_engine()
@@ -357,12 +425,16 @@ def follow(app: Flask, endpoint_id: int, cursor: Cursor, where: Optional[Filter]
         last_tick = time.monotonic()
         ready: Optional[bool] = True  # read once at the start: the replay
         named = False  # the last wake-up named this endpoint
+        floor = 0  # rows up to here were reported cleared
+        passed = cursor.id  # the newest row the stream has passed (PostgreSQL reads by txid)
+        last_check, check_every = time.monotonic(), min(LIFE_CHECK_SECONDS, keepalive)
         while True:
             rows: list = []
             if ready:
                 # A connection of its own, handed back (its transaction ended) at once.
                 with app.app_context(), engine.connect() as connection:
                     rows, cursor = read_after(endpoint_id, cursor, where, connection=connection)
+                passed = max(passed, cursor.id)
                 yield from rows
                 if len(rows) == BATCH:
                     continue  # more waiting; no need to sleep
@@ -376,6 +448,19 @@ def follow(app: Flask, endpoint_id: int, cursor: Cursor, where: Optional[Filter]
                         # (2 s for the last event of a burst).
                         named = False  # once: a second empty read waits as usual
                         continue
+            # After the read, never between a wake-up and its read: delivery does not wait on it.
+            if time.monotonic() - last_check >= check_every:
+                last_check = time.monotonic()
+                if not still_allowed():
+                    yield Ended("login")
+                    return
+                exists, rows_left = _life(app, endpoint_id, floor, passed)
+                if not exists:
+                    yield Ended("deleted")
+                    return
+                if passed > floor and not rows_left:
+                    floor = passed
+                    yield Cleared(passed)
             now = time.monotonic()
             if now - last_tick >= keepalive:
                 last_tick = now

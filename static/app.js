@@ -119,8 +119,86 @@
     state.textContent = text;
     state.classList.toggle("is-down", down);
   }
-  document.addEventListener("htmx:sseOpen", function () { liveState("live", false); });
   document.addEventListener("htmx:sseError", function () { liveState("reconnecting…", true); });
+
+  function listNotice(text) {
+    var notice = byId("list-notice");
+    if (!notice) { return; }
+    notice.textContent = text;
+    notice.hidden = false;
+  }
+
+  function reloadList() {
+    // The list's own hx-get: it comes back with the current rows and a new stream.
+    window.htmx.trigger(document.body, "requests-changed");
+  }
+
+  function listCleared(upTo) {
+    // Rows up to this id are gone: clicking one would only find a 404.
+    var shown = pane() && pane().querySelector(".detail");
+    if (shown && Number(shown.dataset.requestId) <= upTo) { closePane(); }
+    held = held.filter(function (item) { return Number(item.id) > upTo; });
+    showHeld();
+    listNotice("The requests of this endpoint were cleared.");
+    reloadList();
+  }
+
+  function streamEnded(source, reason) {
+    source.close();  // closed by us, the sse extension does not reconnect
+    if (reason === "deleted") {
+      liveState("ended", true);
+      listNotice("This endpoint was deleted, with everything it captured.");
+      closePane();
+      var list = rowsList();
+      if (list) { list.replaceChildren(); }  // its rows are gone: each would open a 404
+      var toggle = byId("pause-toggle");
+      if (toggle) { toggle.disabled = true; }
+    } else {
+      // The login the stream opened with no longer holds: the reload opens a new one
+      // if this browser is still logged in, and leads to the login page if not.
+      reloadList();
+    }
+  }
+
+  document.addEventListener("htmx:sseOpen", function (event) {
+    liveState("live", false);
+    var source = event.detail.source;
+    if (!source || source.inspectorWired) { return; }  // open fires again on each reconnect
+    source.inspectorWired = true;
+    source.addEventListener("cleared", function (message) { listCleared(Number(message.data)); });
+    source.addEventListener("ended", function (message) { streamEnded(source, message.data); });
+  });
+
+  /* ---- login: a page whose login is gone goes to the login page whole ----- */
+
+  function toLogin(loginUrl) {
+    if (window.location.pathname === "/login") { return; }
+    var url = new URL(loginUrl || "/login", window.location.href);
+    url.searchParams.set("next", window.location.pathname + window.location.search);
+    window.location.assign(url.pathname + url.search);
+  }
+
+  function isLoginAnswer(xhr) {
+    if (xhr.status === 401) { return true; }
+    try { return new URL(xhr.responseURL).pathname === "/login"; } catch (e) { return false; }
+  }
+
+  // An htmx request answered by the login page (redirected there) or a 401: never swap
+  // the login form into the pane or the list, nor push its URL into the history.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (!xhr || !isLoginAnswer(xhr)) { return; }
+    event.preventDefault();
+    toLogin(xhr.status === 401 ? null : xhr.responseURL);
+  });
+
+  // Logging out in one tab logs out the browser: its other tabs leave their pages
+  // (and close their streams) instead of going on showing new requests.
+  var logins = "BroadcastChannel" in window ? new window.BroadcastChannel("inspector-login") : null;
+  if (logins) { logins.onmessage = function (event) { if (event.data === "logged-out") { toLogin(null); } }; }
+  document.addEventListener("submit", function (event) {
+    if (logins && event.target.matches(".logout-form")) { logins.postMessage("logged-out"); }
+  });
 
   /* ---- detail pane -------------------------------------------------------- */
 
