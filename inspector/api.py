@@ -81,7 +81,8 @@ def get_endpoint(token: str):
 def update_endpoint(token: str):
     """Change an endpoint's settings; a new secret does not re-check old requests by itself."""
     ep = endpoint_or_404(token)
-    for field, value in page_support.endpoint_fields(json_body(), creating=False).items():
+    for field, value in page_support.endpoint_fields(json_body(), creating=False,
+                                                     current=ep).items():
         setattr(ep, field, value)
     db.session.commit()
     return jsonify(serialize.endpoint(ep, base_url()))
@@ -177,20 +178,27 @@ def last_event_id() -> int | None:
 
 @bp.get("/endpoints/<token>/events")
 def events(token: str):
-    """text/event-stream of request summaries; replays what a reconnecting client missed."""
+    """text/event-stream of request summaries; replays what a reconnecting client missed.
+
+    Every event is a summary (CONTRACT.md), so the stream says nothing of a clear
+    (later requests simply follow) and, when the endpoint is deleted or the login
+    it was opened with no longer holds, just ends: a reconnect then gets 404 or 401."""
     ep = endpoint_or_404(token)
     cursor = live.cursor_after(ep.id, last_event_id())
+    endpoint_id = ep.id
     db.session.remove()
     app = current_app._get_current_object()
     keepalive = app.config["STREAM_KEEPALIVE"]
+    still_allowed = live.login_check(app)
 
     def stream():
         yield "retry: 1000\n\n"
-        for row in live.follow(app, ep.id, cursor, keepalive=keepalive):
-            if row is None:
+        for item in live.follow(app, endpoint_id, cursor, keepalive=keepalive,
+                                still_allowed=still_allowed):
+            if item is None:
                 yield ": keep-alive\n\n"
-            else:
-                yield sse_message(row.id, json.dumps(serialize.summary(row)))
+            elif not isinstance(item, (live.Cleared, live.Ended)):
+                yield sse_message(item.id, json.dumps(serialize.summary(item)))
 
     return Response(stream(), mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

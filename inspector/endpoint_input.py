@@ -64,7 +64,9 @@ def _secrets(data: Mapping[str, Any]) -> list[str] | None:
 
 
 def _forward_url(data: Mapping[str, Any]) -> str | None:
-    """An http(s) URL with a host, or "" to clear it."""
+    """An http(s) URL with a host, or "" to clear it (sent as "" or null); None when absent."""
+    if "forward_url" in data and data["forward_url"] is None:
+        return ""  # null clears it, as it does a secret
     value = _string(data, "forward_url", 2000)
     if value is None or value.strip() == "":
         return value if value is None else ""
@@ -76,8 +78,21 @@ def _forward_url(data: Mapping[str, Any]) -> str | None:
     return value
 
 
-def parse_endpoint(data: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
-    """The model fields to set from a create or update request."""
+def _settle_auto_forward(fields: dict[str, Any], current_forward_url: str | None) -> None:
+    """Auto-forward needs a URL: clearing the URL switches it off, and switching it on
+    without one (now or in the same request) is refused rather than silently idle."""
+    url = fields.get("forward_url", current_forward_url)
+    if fields.get("auto_forward") and not url:
+        raise InputError("auto_forward needs a forward URL to send to: set forward_url too "
+                         "(for example http://localhost:3000/webhooks).", "auto_forward")
+    if "forward_url" in fields and not url:
+        fields["auto_forward"] = False
+
+
+def parse_endpoint(data: Mapping[str, Any], *, creating: bool,
+                   current_forward_url: str | None = None) -> dict[str, Any]:
+    """The model fields to set from a create or update request (`current_forward_url`:
+    the endpoint's forward URL now, for an update that leaves it unchanged)."""
     if not isinstance(data, Mapping):
         raise InputError("Send a JSON object.")
     known = {"name", "secret", "secrets", "signature_header", "forward_url",
@@ -105,6 +120,7 @@ def parse_endpoint(data: Mapping[str, Any], *, creating: bool) -> dict[str, Any]
         if not isinstance(data["auto_forward"], bool):
             raise InputError("auto_forward must be true or false.", "auto_forward")
         fields["auto_forward"] = data["auto_forward"]
+    _settle_auto_forward(fields, current_forward_url)
     if "response_status" in data:
         status = data["response_status"]
         if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:

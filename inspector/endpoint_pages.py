@@ -142,11 +142,12 @@ def page(token: str):
 
 @bp.post("/endpoints/<token>/settings")
 def save_settings(token: str):
-    """Change name, secret, header or forward URL; a new secret re-checks stored requests."""
+    """Change name, secret, header, forward URL or auto-forward; a new secret re-checks
+    stored requests."""
     endpoint = endpoint_or_404(token)
     data = endpoint_input(request.form, creating=False, current=endpoint.secrets or [])
     try:
-        fields = endpoint_fields(data, creating=False)
+        fields = endpoint_fields(data, creating=False, current=endpoint)
     except InputError as exc:
         data.pop("secrets", None)  # a secret is never echoed back into a page
         return page_or_fragment("settings.html", "_settings_form.html", 422, endpoint=endpoint,

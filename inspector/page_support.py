@@ -12,8 +12,12 @@ from .resend import TargetRefused
 from .sender import refuse_own_capture
 from .urls import base_url
 
-# The text fields of the endpoint forms; anything else posted is ignored.
+# The text fields of the endpoint forms (the auto-forward box is read apart); anything
+# else posted is ignored.
 ENDPOINT_FIELDS = ("name", "secret", "signature_header", "forward_url")
+# Sent by forms that show the auto-forward checkbox: an unticked box sends nothing, and
+# this tells "unticked" from "not on this form" (a post that leaves the setting alone).
+AUTO_FORWARD_SHOWN = "auto_forward_shown"
 NO_SUCH_ENDPOINT = ("No endpoint has this token on this inspector. Check the URL, "
                     "or create an endpoint on the home page.")
 
@@ -60,6 +64,8 @@ def endpoint_input(form: Mapping[str, str], *, creating: bool,
     goes in front of them (rotation: old and new both verify until the old is dropped);
     without a new one, `clear_secret` drops them all and `only_newest` the older ones."""
     data: dict[str, Any] = {name: form[name] for name in ENDPOINT_FIELDS if name in form}
+    if AUTO_FORWARD_SHOWN in form or "auto_forward" in form:
+        data["auto_forward"] = bool(form.get("auto_forward"))
     if creating:
         return data
     new = data.pop("secret", None)
@@ -74,10 +80,13 @@ def endpoint_input(form: Mapping[str, str], *, creating: bool,
     return data
 
 
-def endpoint_fields(data: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
-    """parse_endpoint, plus the check that needs the database: a forward URL that is
-    one of this inspector's own capture URLs would capture every send again."""
-    fields = parse_endpoint(data, creating=creating)
+def endpoint_fields(data: Mapping[str, Any], *, creating: bool,
+                    current: Endpoint | None = None) -> dict[str, Any]:
+    """parse_endpoint, plus the checks that need the database: an update is checked
+    against the endpoint as it is (`current`), and a forward URL that is one of this
+    inspector's own capture URLs would capture every send again."""
+    fields = parse_endpoint(data, creating=creating,
+                            current_forward_url=current.forward_url if current else None)
     if fields.get("forward_url"):
         try:
             refuse_own_capture(fields["forward_url"])

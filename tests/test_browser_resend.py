@@ -33,7 +33,8 @@ def test_row_resend_then_bulk_replay_of_the_filtered_list(server_factory, page):
         page.click(".settings summary")
         page.fill("#settings-form input[name=forward_url]", target.url("/hooks/in"))
         page.click("#settings-form button[type=submit]")
-        expect(page.locator("#settings-summary")).to_contain_text("forwards to " + target.url("/hooks/in"))
+        expect(page.locator("#settings-summary")).to_contain_text(
+            "resend target " + target.url("/hooks/in") + " (auto-forward off)")
 
         ids = [capture(server, ep["token"], kind)
                for kind in ("message.created", "contact.created", "message.updated")]
