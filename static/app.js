@@ -119,7 +119,22 @@
     state.textContent = text;
     state.classList.toggle("is-down", down);
   }
-  document.addEventListener("htmx:sseError", function () { liveState("reconnecting…", true); });
+  // A reconnect answered with an error status leaves the EventSource closed, and the
+  // sse extension makes a new one, with backoff, for ever. Ask the stream URL why once
+  // per such error: a deleted endpoint (404) or a lost login must not leave the page
+  // "reconnecting…" (the endpoint deleted while the server was down, or a stream cut
+  // before it could say "ended").
+  document.addEventListener("htmx:sseError", function (event) {
+    liveState("reconnecting…", true);
+    var source = event.detail && event.detail.source;
+    if (!source || source.readyState !== window.EventSource.CLOSED || !source.url) { return; }
+    var probe = new AbortController();
+    fetch(source.url, { credentials: "same-origin", signal: probe.signal }).then(function (answer) {
+      probe.abort();  // a stream that answers again is left to the extension's reconnect
+      if (answer.status === 404) { streamEnded(source, "deleted"); }
+      else if (isLoginAnswer({ status: answer.status, responseURL: answer.url })) { toLogin(null); }
+    }, function () { /* the server is down: the extension keeps trying */ });
+  });
 
   function listNotice(text) {
     var notice = byId("list-notice");
@@ -146,6 +161,9 @@
   function streamEnded(source, reason) {
     source.close();  // closed by us, the sse extension does not reconnect
     if (reason === "deleted") {
+      // Nor may it make a new one: it would only be refused with a 404 again.
+      var streaming = document.querySelector("[sse-connect]");
+      if (streaming) { streaming.removeAttribute("sse-connect"); }
       liveState("ended", true);
       listNotice("This endpoint was deleted, with everything it captured.");
       closePane();

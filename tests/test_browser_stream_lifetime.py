@@ -3,6 +3,7 @@ cleared or its login lost, instead of going on as if nothing happened."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from types import SimpleNamespace
 
 import httpx
@@ -18,14 +19,16 @@ NOTICED = 15_000  # ms: a stream looks about once a second; the machine may be b
 STREAM_SOURCE = "document.getElementById('request-list')['htmx-internal-data'].sseEventSource"
 
 
+def server_env(data_dir) -> dict:
+    return {"INSPECTOR_DATA_DIR": str(data_dir), "INSPECTOR_SECRET_KEY": "test-key",
+            "INSPECTOR_STREAM_KEEPALIVE": "1", "INSPECTOR_PASSWORD": PASSWORD}
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """One password-protected server for the module; killed, as open streams would
     hold a graceful stop."""
-    env = {"INSPECTOR_DATA_DIR": str(tmp_path_factory.mktemp("lifetime")),
-           "INSPECTOR_SECRET_KEY": "test-key", "INSPECTOR_STREAM_KEEPALIVE": "1",
-           "INSPECTOR_PASSWORD": PASSWORD}
-    running = RunningServer(env).start()
+    running = RunningServer(server_env(tmp_path_factory.mktemp("lifetime"))).start()
     yield running
     running.stop(sig=9)
 
@@ -64,6 +67,30 @@ def test_deleting_the_endpoint_ends_the_open_dashboard(server, page):
     expect(page.locator("#live-state")).to_have_text("ended")
     # Closed by the page: an EventSource closed never reconnects.
     assert page.evaluate(f"{STREAM_SOURCE}.readyState") == 2
+
+
+def test_an_endpoint_deleted_while_the_server_was_down_ends_the_page(tmp_path, page):
+    """No stream is left to say "ended": the reconnect is refused with a 404, and the
+    page asks why instead of showing "reconnecting…" for ever."""
+    first = RunningServer(server_env(tmp_path)).start()
+    try:
+        ep = new_endpoint(first)
+        capture(first, ep.token)
+        open_logged_in(page, ep.dashboard)
+    finally:
+        first.stop(sig=9)
+    expect(page.locator("#live-state")).to_have_text("reconnecting…")
+    with sqlite3.connect(tmp_path / "inspector.db") as db:
+        db.execute("PRAGMA foreign_keys = ON")
+        assert db.execute("DELETE FROM endpoints WHERE token = ?", (ep.token,)).rowcount == 1
+    again = RunningServer(server_env(tmp_path), port=first.port).start()
+    try:
+        expect(page.locator("#list-notice")).to_contain_text("This endpoint was deleted",
+                                                             timeout=NOTICED)
+        expect(page.locator("#live-state")).to_have_text("ended")
+        expect(page.locator("#rows > li")).to_have_count(0)
+    finally:
+        again.stop(sig=9)
 
 
 def test_clearing_the_requests_empties_the_open_list(server, page):
