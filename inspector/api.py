@@ -150,10 +150,24 @@ def get_body(request_id: int):
     response = Response(row.body, mimetype=None)
     response.headers["Content-Type"] = row.content_type or "application/octet-stream"
     # Captured data is hostile: never let a browser run it as a page of ours.
-    response.headers["Content-Disposition"] = f'attachment; filename="request-{row.id}.bin"'
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="request-{row.id}{body_file_extension(row.content_type)}"')
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     return response
+
+
+def body_file_extension(content_type: str) -> str:
+    """A downloaded body's file extension, so the user's tools open it as what it is.
+    Only types no browser runs: an HTML or SVG body stays .bin, as does anything else."""
+    kind = (content_type or "").split(";", 1)[0].strip().lower()
+    if kind == "application/json" or kind.endswith("+json"):
+        return ".json"
+    if kind in ("application/xml", "text/xml"):
+        return ".xml"
+    if kind in ("text/plain", "text/csv", "application/x-www-form-urlencoded"):
+        return ".csv" if kind == "text/csv" else ".txt"
+    return ".bin"
 
 
 # What an EventSource ends a line at: CRLF, a lone CR or a lone LF (captured text has all three).

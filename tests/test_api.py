@@ -243,6 +243,7 @@ def test_request_detail_and_raw_body(client, endpoint):
     body = client.get(f"/api/requests/{rid}/body")
     assert body.data == b"\xff\xfe" and body.headers["Content-Type"] == "image/x-test"
     assert body.headers["X-Content-Type-Options"] == "nosniff"
+    assert body.headers["Content-Disposition"] == f'attachment; filename="request-{rid}.bin"'
     assert client.get("/api/requests/999999").status_code == 404
     assert client.get("/api/requests/999999").json["error"]
 
@@ -295,3 +296,17 @@ def test_event_stream_replays_after_last_event_id(client, endpoint):
     assert [e[0] for e in events] == ids[1:]
     assert events[0][1]["id"] == ids[1] and events[0][1]["event"]["type"] == "message.created"
     assert "headers" not in events[0][1]  # the live event is a summary, never the body
+
+
+@pytest.mark.parametrize(("content_type", "extension"), [
+    ("application/json", "json"), ("application/json; charset=utf-8", "json"),
+    ("application/vnd.api+json", "json"), ("text/xml", "xml"), ("text/plain", "txt"),
+    ("application/x-www-form-urlencoded", "txt"), ("text/csv", "csv"),
+    ("text/html", "bin"), ("image/svg+xml", "bin"), ("", "bin"),
+])
+def test_a_downloaded_body_is_named_for_its_type(client, endpoint, content_type, extension):
+    """Never an extension a browser would run (HTML, SVG) for captured data."""
+    headers = {"Content-Type": content_type} if content_type else {}
+    rid = client.post(f"/hooks/{endpoint['token']}", data=b"a=1", headers=headers).json["id"]
+    disposition = client.get(f"/api/requests/{rid}/body").headers["Content-Disposition"]
+    assert disposition == f'attachment; filename="request-{rid}.{extension}"'

@@ -515,3 +515,18 @@ def test_page_stream_starts_where_its_list_ends(client, endpoint):
     response = client.get(stream_url, buffered=False)
     assert [m[0] for m in read_messages(response, 1)] == [new]
     response.close()
+
+
+def test_download_link_only_for_a_stored_body(app, client, endpoint):
+    """A rejected request's body was never stored, and an empty one has nothing to save:
+    neither offers a download of zero bytes."""
+    token = endpoint["token"]
+    app.config["MAX_BODY_BYTES"] = 100
+    stored = capture(client, token, b'{"a": 1}')
+    rejected = capture(client, token, b"x" * 300)
+    empty = capture(client, token, b"")
+    pages = {rid: client.get(f"/requests/{rid}").get_data(as_text=True)
+             for rid in (stored, rejected, empty)}
+    assert f'href="/api/requests/{stored}/body" download>Download body' in pages[stored]
+    assert "Download body" not in pages[rejected] and "body not stored" in pages[rejected]
+    assert "Download body" not in pages[empty] and "no body" in pages[empty]
