@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
 from flask import Blueprint, Flask, Response, request, url_for
+from markupsafe import Markup
 
-from . import compare
+from . import compare, textdiff
 from .dashboard import error_page
 from .diff import Change, PayloadDiff, dumps
 from .models import MAX_ID, CapturedRequest, Endpoint, Resend, db
 from .page_support import page_or_fragment
-from .render import human_size
+from .render import human_size, reveal_line
 from .serialize import iso
 
 bp = Blueprint("diff", __name__)
@@ -81,6 +82,14 @@ class Links:
 
 
 @dataclass(frozen=True)
+class LineEndNote:
+    """The note above the side-by-side saying how each side's lines end."""
+
+    text: str
+    differs: bool  # a real difference (CRLF against LF, or mixed in a body): shown as a notice
+
+
+@dataclass(frozen=True)
 class DiffPage:
     """Everything a diff page (and its API answer) shows."""
 
@@ -90,6 +99,8 @@ class DiffPage:
     diff: PayloadDiff
     hide_noise: bool
     links: Optional[Links] = None
+    # Line ends of the two bodies when the side-by-side shows their lines as they are (text diffs).
+    line_ends: Optional[tuple[textdiff.LineEnds, textdiff.LineEnds]] = None
 
     @property
     def changes(self) -> list[Change]:
@@ -122,6 +133,38 @@ class DiffPage:
     def side_rows(self) -> list[compare.SideRow]:
         """The side-by-side rows, with gaps marked."""
         return compare.side_rows(self.diff.rows)
+
+    def _crlf_end(self, side: int, lineno: Optional[int]) -> bool:
+        """Whether a line of one side ends in a CRLF that goes unlabelled: its body uses
+        CRLF throughout and an LF follows the line (the last line may end in a lone CR)."""
+        ends = self.line_ends[side] if self.line_ends else None
+        return ends is not None and ends.style == "CRLF" and lineno is not None and lineno <= ends.newlines
+
+    def line_html(self, side: str, lineno: Optional[int], text: Optional[str]) -> Markup:
+        """One cell's text of the side-by-side, labelled, CRLF ends said once in line_end_note."""
+        index = 0 if side == "left" else 1
+        return reveal_line(text, self._crlf_end(index, lineno))
+
+    @property
+    def line_end_note(self) -> Optional[LineEndNote]:
+        """How the lines end, when a side uses CRLF (LF, the usual, goes without saying)."""
+        if not self.line_ends:
+            return None
+        left, right = (ends.style for ends in self.line_ends)
+        if "CRLF" not in (left, right) and "mixed" not in (left, right):
+            return None
+        differs = "mixed" in (left, right) or {left, right} == {"CRLF", "LF"}
+        if left == right == "CRLF":
+            text = "Line ends: CRLF on both sides."
+        else:
+            differ = " differ" if left != right and "none" not in (left, right) else ""
+            text = (f"Line ends{differ}: left {self.line_ends[0].describe()}, "
+                    f"right {self.line_ends[1].describe()}.")
+        if "CRLF" in (left, right):
+            text += " The CR of a CRLF is not marked on each line."
+        if "mixed" in (left, right):
+            text += " In a body with mixed line ends every CR is marked."
+        return LineEndNote(text, differs)
 
     def answer(self) -> dict[str, Any]:
         """The JSON answer: CONTRACT's shape plus kind, note, noise and the two ids."""
@@ -167,15 +210,25 @@ def links(page: str, api: str, left: int, right: int, hide_noise: bool) -> Links
                  url_for(page, left=right, right=left, **noise), url_for(api, left=left, right=right, **noise))
 
 
+def body_line_ends(diff: PayloadDiff, left: Optional[bytes],
+                   right: Optional[bytes]) -> Optional[tuple[textdiff.LineEnds, textdiff.LineEnds]]:
+    """Line ends of both bodies for a text diff, whose lines are the bodies' own; a JSON
+    diff shows re-indented lines and a binary one none, so theirs do not matter."""
+    if diff.kind != "text":
+        return None
+    return textdiff.line_ends(left or b""), textdiff.line_ends(right or b"")
+
+
 def requests_page(args: Mapping[str, str]) -> DiffPage:
     """The comparison of two captured requests named in the query string."""
     left_id, right_id = parse_ids(args, "request")
     left, right = find(CapturedRequest, left_id, "request"), find(CapturedRequest, right_id, "request")
     endpoints = {ep.id: ep for ep in (db.session.get(Endpoint, r.endpoint_id) for r in (left, right)) if ep}
     hide = hides_noise(args)
-    return DiffPage("request", request_side(left, endpoints), request_side(right, endpoints),
-                    compare.diff_requests(left, right), hide,
-                    links("diff.show", "diff.api_diff", left.id, right.id, hide))
+    diff = compare.diff_requests(left, right)
+    return DiffPage("request", request_side(left, endpoints), request_side(right, endpoints), diff, hide,
+                    links("diff.show", "diff.api_diff", left.id, right.id, hide),
+                    body_line_ends(diff, left.body, right.body))
 
 
 def resends_page(args: Mapping[str, str]) -> DiffPage:
@@ -183,8 +236,10 @@ def resends_page(args: Mapping[str, str]) -> DiffPage:
     left_id, right_id = parse_ids(args, "resend")
     left, right = find(Resend, left_id, "resend"), find(Resend, right_id, "resend")
     hide = hides_noise(args)
-    return DiffPage("resend", resend_side(left), resend_side(right), compare.diff_resends(left, right), hide,
-                    links("diff.show_resends", "diff.api_diff_resends", left.id, right.id, hide))
+    diff = compare.diff_resends(left, right)
+    return DiffPage("resend", resend_side(left), resend_side(right), diff, hide,
+                    links("diff.show_resends", "diff.api_diff_resends", left.id, right.id, hide),
+                    body_line_ends(diff, left.response_body, right.response_body))
 
 
 def json_answer(data: dict[str, Any], status: int = 200) -> Response:

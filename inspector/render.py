@@ -116,6 +116,16 @@ def reveal_invisible(value: Any) -> Markup:
     return Markup(_INVISIBLE.sub(_mark, html))
 
 
+def reveal_line(line: Optional[str], crlf_end: bool = False) -> Markup:
+    """One line of a text split at its newlines, as reveal_invisible shows it. With
+    `crlf_end` (the line was followed by an LF and its text uses CRLF throughout) a final
+    CR is the line end, layout like the LF: left out, not labelled on every line. Any
+    other CR keeps its label."""
+    if line is None:
+        return Markup("")
+    return reveal_invisible(line[:-1] if crlf_end and line.endswith("\r") else line)
+
+
 def has_invisible(*values: Any) -> bool:
     """Whether any of the texts (or lists and pairs of texts) holds a character
     reveal_invisible marks; None and other non-text values hold none."""

@@ -216,6 +216,38 @@ def side_by_side(a: Sequence[str], b: Sequence[str], ops: list[Opcode], context:
     return rows[:room]
 
 
+class LineEnds(NamedTuple):
+    """How a text's lines end: CRLF, a bare LF, or a lone CR (no LF after it: not a line end)."""
+
+    crlf: int
+    lf: int
+    cr: int
+
+    @property
+    def newlines(self) -> int:
+        """Lines 1 to this one end with an LF (the last line of a text may end with nothing)."""
+        return self.crlf + self.lf
+
+    @property
+    def style(self) -> str:
+        """"CRLF", "LF", "mixed" (both) or "none" (a single line)."""
+        if self.crlf and self.lf:
+            return "mixed"
+        return "CRLF" if self.crlf else "LF" if self.lf else "none"
+
+    def describe(self) -> str:
+        """The style for people: "CRLF", or "mixed (3 CRLF, 1 LF)"."""
+        return f"mixed ({self.crlf} CRLF, {self.lf} LF)" if self.style == "mixed" else self.style
+
+
+def line_ends(text: str | bytes) -> LineEnds:
+    """Count a text's line ends; UTF-8 bytes count the same as their text (CR and LF are
+    single bytes that no other character's encoding contains)."""
+    cr, lf = ("\r", "\n") if isinstance(text, str) else (b"\r", b"\n")
+    crlf = text.count(cr + lf)
+    return LineEnds(crlf, text.count(lf) - crlf, text.count(cr) - crlf)
+
+
 def split_pair(left: str, right: str) -> tuple[list[str], list[str]]:
     """Lines of both texts; a final newline on both sides adds no empty last line."""
     a, b = (text.split("\n") if text else [] for text in (left, right))
