@@ -20,7 +20,7 @@ import ipaddress
 import json
 import re
 import socket
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 from urllib.parse import SplitResult, quote, urlsplit
 
@@ -182,20 +182,6 @@ def _replace_signature(headers: Sequence[Sequence[str]], header_name: str, value
     return out if done else out + [(header_name, value)]
 
 
-def replace_stale_signatures(outgoing: Outgoing, header_name: str,
-                             stale: Sequence[str]) -> Outgoing:
-    """A re-signed request with these header names replaced by its fresh signature too."""
-    if not outgoing.resigned:
-        return outgoing
-    wanted = header_name.strip().lower()
-    fresh = next((value for name, value in outgoing.headers if name.strip().lower() == wanted),
-                 None)
-    if fresh is None:
-        return outgoing
-    headers = _replace_signature(outgoing.headers, header_name, fresh, stale)
-    return replace(outgoing, headers=tuple(headers))
-
-
 def edited_body(original: bytes, sent: Optional[str],
                 shown: Optional[str] = None) -> Optional[bytes]:
     """The new body bytes, or None when the user did not change it.
@@ -220,8 +206,9 @@ def edited_body(original: bytes, sent: Optional[str],
 def build(*, method: str, path: str, query: str, headers: Sequence[Sequence[str]],
           body: bytes, target: str, append_path: bool = False, new_body: Optional[bytes] = None,
           resign: Optional[bool] = None, secret: Optional[str] = None,
-          signature_header: str = "") -> Outgoing:
-    """The request to send for a stored one; edits are re-signed unless `resign` is False."""
+          signature_header: str = "", stale_signatures: Sequence[str] = ()) -> Outgoing:
+    """The request to send for a stored one; edits are re-signed unless `resign` is False.
+    `stale_signatures`: more header names a re-signed request drops (see _replace_signature)."""
     hops = hop_count(headers)
     if hops >= MAX_HOPS:
         raise ResendError(
@@ -236,7 +223,7 @@ def build(*, method: str, path: str, query: str, headers: Sequence[Sequence[str]
         if not secret:
             raise ResendError("This endpoint has no secret, so the request cannot be re-signed; "
                               "set a secret first (or send it without re-signing).")
-        out = _replace_signature(out, signature_header, sign(sent, secret))
+        out = _replace_signature(out, signature_header, sign(sent, secret), stale_signatures)
     out.append((LOOP_HEADER, str(hops + 1)))
     return Outgoing(method=method.upper(), url=target_url(target, path, query, append_path),
                     headers=tuple(out), body=sent, resigned=resigned, edited=edited)

@@ -16,7 +16,7 @@ from .models import MAX_ID, BulkReplay, CapturedRequest, Endpoint, Resend, db
 from .queries import FILTER_FIELDS, QueryError, RequestFilter
 from .render import human_size
 from .resend import (InvalidTarget, LookupFailed, ResendError, TargetRefused, check_target,
-                     edited_body, pretty_body, replace_stale_signatures, target_parts)
+                     edited_body, pretty_body, target_parts)
 from .sender import Policy, deliver, outgoing_for, record, refuse_own_capture
 
 bp = Blueprint("resend", __name__)
@@ -79,11 +79,10 @@ def resend_now(row: CapturedRequest, url: Optional[str], *, body: Optional[str] 
     endpoint = db.session.get(Endpoint, row.endpoint_id)
     url = checked_url(url, endpoint)
     try:
-        outgoing = outgoing_for(row, endpoint, url, new_body=edited_body(row.body, body, shown),
-                                resign=resign, append_path=append_path)
         # The header the capture-time verdict read may differ from today's setting.
-        outgoing = replace_stale_signatures(outgoing, endpoint.signature_header,
-                                            [verdict_header(row)])
+        outgoing = outgoing_for(row, endpoint, url, new_body=edited_body(row.body, body, shown),
+                                resign=resign, append_path=append_path,
+                                stale_signatures=[verdict_header(row)])
     except ResendError as exc:
         raise Refused(str(exc)) from None
     request_id = row.id

@@ -206,7 +206,8 @@ def refuse_own_capture(url: str) -> None:
 
 
 def outgoing_for(row, endpoint, url: str, *, new_body: Optional[bytes] = None,
-                 resign: Optional[bool] = None, append_path: bool = False) -> Outgoing:
+                 resign: Optional[bool] = None, append_path: bool = False,
+                 stale_signatures: Sequence[str] = ()) -> Outgoing:
     """The Outgoing request for a stored row (ResendError when it cannot be sent)."""
     if row.rejected:
         raise ResendError(f"The body of request {row.id} was not stored ({row.rejected}), "
@@ -214,7 +215,7 @@ def outgoing_for(row, endpoint, url: str, *, new_body: Optional[bytes] = None,
     return build(method=row.method, path=row.path, query=row.query, headers=row.headers,
                  body=row.body, target=url, append_path=append_path, new_body=new_body,
                  resign=resign, secret=(endpoint.secrets or [None])[0],
-                 signature_header=endpoint.signature_header)
+                 signature_header=endpoint.signature_header, stale_signatures=stale_signatures)
 
 
 def record(request_id: int, outgoing: Optional[Outgoing], attempt: Attempt, trigger: str):
