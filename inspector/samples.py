@@ -64,12 +64,6 @@ def _object_rng(resource: str, object_id: str) -> random.Random:
     return random.Random(f"{resource}:{object_id}")  # str seeds do not depend on PYTHONHASHSEED
 
 
-def _original_and_edited(obj: random.Random, choices: tuple[str, ...]) -> tuple[str, str]:
-    """A text as created, and the different one an update leaves."""
-    original, edited = obj.sample(choices, 2)
-    return original, edited
-
-
 def _contact(obj: random.Random, before: int) -> dict:
     """A contact as nested in messages and groups, created and last active by `before`."""
     username, _ = obj.choice(_PEOPLE)
@@ -93,7 +87,7 @@ def _payload(resource: str, object_id: str, obj: random.Random, rng: random.Rand
              created: int, now: int, changed: bool) -> dict:
     """A payload of one resource type; `changed` once the object was updated after creation."""
     if resource == "message":
-        original, edited = _original_and_edited(obj, _MESSAGES)
+        original, edited = obj.sample(_MESSAGES, 2)  # as created, and after an update
         return {"id": object_id, "conversation_id": _new_id(obj), "contact": _contact(obj, created),
                 "message": edited if changed else original, "reactions": [], "attachments": [],
                 "read_at": created + obj.randint(60, 3600)}  # read once, soon after it was sent
@@ -110,7 +104,7 @@ def _payload(resource: str, object_id: str, obj: random.Random, rng: random.Rand
                 "last_opened_at": _recent(rng, created, now, 7200) if changed else created,
                 "archived_at": None}
     if resource == "group":
-        original, edited = _original_and_edited(obj, _GROUP_DESCRIPTIONS)
+        original, edited = obj.sample(_GROUP_DESCRIPTIONS, 2)
         members = [_contact(obj, created) for _ in range(obj.randint(2, 4))]
         return {"id": object_id, "name": "Family trip to Paris",
                 "description": edited if changed else original,
